@@ -105,7 +105,9 @@ def check_function(
         try:
             got = fn(*args)
         except NotImplementedError:
-            print(f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)")
+            print(
+                f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)"
+            )
             return
         want = reference(*args)
         if _same(got, want, rel_tol):
@@ -149,9 +151,7 @@ def check_model_size_mib(fn: Callable[[int, int], float]) -> None:
         cases=[(4_231_976, 32), (1_248_424, 8), (3_470_760, 4), (1_248_424, 6)],
         reference=lambda p, b: costs.model_size_bytes(p, b) / MIB,
         mistakes=[
-            Mistake(
-                "That counts bits, not bytes: a byte has 8 bits.", lambda p, b: p * b / MIB
-            ),
+            Mistake("That counts bits, not bytes: a byte has 8 bits.", lambda p, b: p * b / MIB),
             Mistake(
                 "That is in decimal megabytes (10**6 bytes); a MiB is 2**20 = 1,048,576 bytes.",
                 lambda p, b: p * b / 8 / 1e6,
@@ -178,9 +178,7 @@ def check_weight_fetch_energy_mj(fn: Callable[[int], float]) -> None:
                 "so they come from DRAM.",
                 lambda p: p * sram * 1e-9,
             ),
-            Mistake(
-                "That is in joules: 1 pJ = 1e-12 J = 1e-9 mJ.", lambda p: p * dram * 1e-12
-            ),
+            Mistake("That is in joules: 1 pJ = 1e-12 J = 1e-9 mJ.", lambda p: p * dram * 1e-12),
             Mistake(
                 "That is in microjoules: 1 pJ = 1e-6 uJ but 1e-9 mJ.", lambda p: p * dram * 1e-6
             ),

@@ -107,9 +107,7 @@ def _pair(value: object, name: str) -> tuple[int, int]:
     """Normalise an int or a pair of ints (Keras style) to a pair of positive ints."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
-            raise ValueError(
-                f"{name} must be a positive integer or a pair of them, got {value!r}"
-            )
+            raise ValueError(f"{name} must be a positive integer or a pair of them, got {value!r}")
         return (
             _positive_int(value[0], name, "a positive integer or a pair of them"),
             _positive_int(value[1], name, "a positive integer or a pair of them"),
@@ -127,8 +125,7 @@ def _padding(value: object) -> str:
 def _input_shape(value: object) -> tuple[int, int, int]:
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         raise ValueError(
-            "input_shape must be (height, width, channels) of positive integers, "
-            f"got {value!r}"
+            f"input_shape must be (height, width, channels) of positive integers, got {value!r}"
         )
     h, w, c = value
     return (
