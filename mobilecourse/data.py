@@ -40,4 +40,5 @@ def paper_table(name: str):
     names = available_tables()
     if not isinstance(name, str) or name not in names:
         raise ValueError(f"name must be one of {names}, got {name!r}")
-    return pd.read_csv(DATA_DIR / f"{name}.csv")
+    # Only empty fields are missing values: words such as "None" are data.
+    return pd.read_csv(DATA_DIR / f"{name}.csv", keep_default_na=False, na_values=[""])
