@@ -29,8 +29,12 @@ $(STAMP): pyproject.toml
 
 setup: $(STAMP)
 
+# Loopback only, token on (the default); root (containers) needs --allow-root.
+LAB_ARGS := --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
+            --LabApp.extension_manager=readonly $(if $(filter 0,$(shell id -u)),--allow-root)
+
 lab: setup
-	$(BIN)/jupyter lab --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks
+	$(BIN)/jupyter lab $(LAB_ARGS)
 
 lint: setup
 	$(BIN)/ruff check mobilecourse tests
