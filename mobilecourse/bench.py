@@ -33,6 +33,7 @@ def run_notebook(path: Path, timeout: int = 600) -> float:
     nb = nbformat.read(path, as_version=4)
     client = NotebookClient(
         nb,
+        extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice on stderr
         timeout=timeout,
         kernel_name="python3",
         resources={"metadata": {"path": str(path.parent)}},
