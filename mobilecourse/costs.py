@@ -57,17 +57,20 @@ class LayerCost:
         output_shape: shape of the output per image, e.g. ``(H, W, C)`` or
             ``(units,)``. For a sum of costs it is the shape of the right-most
             term, so ``a + b`` reads as "a, then b".
+        batchnorm: BatchNorm parameters (gamma, beta, moving mean and
+            variance; 0 for a convolution or dense layer).
     """
 
     macs: int
     weights: int
     bias: int
     output_shape: tuple[int, ...]
+    batchnorm: int = 0
 
     @property
     def params(self) -> int:
-        """All parameters: kernel weights + bias (what Keras ``count_params()`` reports)."""
-        return self.weights + self.bias
+        """All parameters: weights + bias + BatchNorm (what Keras ``count_params()`` reports)."""
+        return self.weights + self.bias + self.batchnorm
 
     @property
     def flops(self) -> int:
@@ -82,6 +85,7 @@ class LayerCost:
             weights=self.weights + other.weights,
             bias=self.bias + other.bias,
             output_shape=other.output_shape,
+            batchnorm=self.batchnorm + other.batchnorm,
         )
 
     def __radd__(self, other: object) -> LayerCost:
@@ -298,6 +302,7 @@ def separable_conv2d(
     strides: int | tuple[int, int] = 1,
     padding: str = "same",
     use_bias: bool = True,
+    depth_multiplier: int = 1,
 ) -> LayerCost:
     """Depthwise separable convolution: depthwise then 1x1 pointwise (``SeparableConv2D``).
 
@@ -315,6 +320,7 @@ def separable_conv2d(
         strides: depthwise stride, an int or a pair.
         padding: ``"same"`` or ``"valid"`` (depthwise part).
         use_bias: whether the pointwise part has a bias per filter.
+        depth_multiplier: channels per input channel of the depthwise part.
 
     Returns:
         The combined ``LayerCost``.
@@ -324,7 +330,9 @@ def separable_conv2d(
     """
     filters = _positive_int(filters, "filters")
     use_bias = _bool(use_bias, "use_bias")
-    depthwise = depthwise_conv2d(input_shape, kernel_size, strides, padding, use_bias=False)
+    depthwise = depthwise_conv2d(
+        input_shape, kernel_size, strides, padding, depth_multiplier, use_bias=False
+    )
     pointwise = conv2d(depthwise.output_shape, filters, 1, use_bias=use_bias)
     return depthwise + pointwise
 
@@ -375,3 +383,32 @@ def model_size_bytes(params: int, bits: int = 32) -> int:
     params = _positive_int(params, "params")
     bits = _positive_int(bits, "bits")
     return -(-params * bits // 8)
+
+
+def batch_norm(input_shape: tuple[int, ...], center: bool = True, scale: bool = True) -> LayerCost:
+    """BatchNormalization over the last axis: no MACs (folded into the convolution at inference).
+
+    Cost:
+        0 MACs; params = C * (2 + center + scale): the moving mean and variance
+        (non-trainable) plus beta and gamma (Ioffe and Szegedy 2015).
+
+    Args:
+        input_shape: the per-image shape; its last entry is the channel count C.
+        center: whether the layer has beta.
+        scale: whether the layer has gamma.
+
+    Returns:
+        A ``LayerCost`` with only ``batchnorm`` parameters; the shape is unchanged.
+
+    Raises:
+        ValueError: on an invalid shape or flag.
+    """
+    if not isinstance(input_shape, (tuple, list)) or not input_shape:
+        raise ValueError(
+            f"input_shape must be a non-empty tuple of positive integers, got {input_shape!r}"
+        )
+    shape = tuple(_positive_int(d, "input_shape") for d in input_shape)
+    per_channel = 2 + _bool(center, "center") + _bool(scale, "scale")
+    return LayerCost(
+        macs=0, weights=0, bias=0, output_shape=shape, batchnorm=per_channel * shape[-1]
+    )

@@ -1,0 +1,409 @@
+"""The course's reference architectures as Keras 3 models, each built from a config table.
+
+Every factory builds offline (random weights) and works both at the papers' ImageNet
+resolution and on the small inputs the lessons train on, e.g. ``(28, 28, 1)`` with
+10 classes. An input too small for a network's downsampling is refused with a
+``ValueError`` that gives the smallest size that works.
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import NamedTuple
+
+import keras
+from keras import layers
+
+from mobilecourse import blocks
+
+__all__ = [
+    "MOBILENET_V1_BLOCKS",
+    "MOBILENET_V2_BLOCKS",
+    "SHUFFLENET_REPEATS",
+    "SHUFFLENET_STAGE2_CHANNELS",
+    "SQUEEZENET_V1_0",
+    "make_divisible",
+    "mobilenet_v1",
+    "mobilenet_v2",
+    "shufflenet",
+    "squeezenet",
+]
+
+
+# ---------------------------------------------------------------- config tables
+
+
+class SeparableRow(NamedTuple):
+    filters: int
+    strides: int
+
+
+#: MobileNet v1 body after the first 3x3/2 conv with 32 filters (Howard et al. 2017, Table 1).
+#: The paper prints the last depthwise layer as "s2"; it is stride 1 (taken literally the
+#: network would cost 533.8M mult-adds, not 569M).
+MOBILENET_V1_BLOCKS = (
+    SeparableRow(64, 1),
+    SeparableRow(128, 2),
+    SeparableRow(128, 1),
+    SeparableRow(256, 2),
+    SeparableRow(256, 1),
+    SeparableRow(512, 2),
+    *[SeparableRow(512, 1)] * 5,
+    SeparableRow(1024, 2),
+    SeparableRow(1024, 1),
+)
+
+
+class BottleneckRow(NamedTuple):
+    expansion: int  # t
+    filters: int  # c
+    repeats: int  # n
+    strides: int  # s (first repeat only)
+
+
+#: MobileNetV2 bottlenecks after the first 3x3/2 conv with 32 filters; a final 1x1 conv
+#: has 1280 filters (Sandler et al. 2018, Table 2).
+MOBILENET_V2_BLOCKS = (
+    BottleneckRow(1, 16, 1, 1),
+    BottleneckRow(6, 24, 2, 2),
+    BottleneckRow(6, 32, 3, 2),
+    BottleneckRow(6, 64, 4, 2),
+    BottleneckRow(6, 96, 3, 1),
+    BottleneckRow(6, 160, 3, 2),
+    BottleneckRow(6, 320, 1, 1),
+)
+
+
+class FireRow(NamedTuple):
+    name: str
+    squeeze: int  # s1x1
+    expand1x1: int  # e1x1
+    expand3x3: int  # e3x3
+    pool_after: bool
+
+
+#: SqueezeNet v1.0 fire modules (Iandola et al. 2016, Table 1); conv1 is 96 7x7/2 filters
+#: and a 3x3/2 max-pool follows conv1, fire4 and fire8.
+SQUEEZENET_V1_0 = (
+    FireRow("fire2", 16, 64, 64, False),
+    FireRow("fire3", 16, 64, 64, False),
+    FireRow("fire4", 32, 128, 128, True),
+    FireRow("fire5", 32, 128, 128, False),
+    FireRow("fire6", 48, 192, 192, False),
+    FireRow("fire7", 48, 192, 192, False),
+    FireRow("fire8", 64, 256, 256, True),
+    FireRow("fire9", 64, 256, 256, False),
+)
+
+#: ShuffleNet v1 stage 2 output channels per group count at 1x (Zhang et al. 2017,
+#: Table 1); stages 3 and 4 double them.
+SHUFFLENET_STAGE2_CHANNELS = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}
+#: Units per stage (stages 2, 3, 4); the first unit of each has stride 2.
+SHUFFLENET_REPEATS = (4, 8, 4)
+
+
+# ---------------------------------------------------------------- validation
+
+
+def _positive_int(value: object, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
+        raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    return int(value)
+
+
+def _positive_number(value: object, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
+        raise ValueError(f"{name} must be a positive number, got {value!r}")
+    return float(value)
+
+
+def _input_shape(value: object) -> tuple[int, int, int]:
+    if not isinstance(value, (tuple, list)) or len(value) != 3:
+        raise ValueError(f"input_shape must be (height, width, channels), got {value!r}")
+    return tuple(_positive_int(v, "input_shape") for v in value)
+
+
+# Spatial plans: (kernel, stride, mode) per downsampling step, mode "same", "valid" or "ceil"
+# (Caffe's round-up pooling, used by SqueezeNet).
+def _steps_fit(size: int, steps) -> bool:
+    for kernel, stride, mode in steps:
+        if stride > 1 and size < 2:
+            return False  # a stride-2 layer on a 1-pixel map does not downsample
+        if mode == "valid":
+            if size < kernel:
+                return False
+            size = (size - kernel) // stride + 1
+        elif mode == "ceil":
+            size = max(1, math.ceil((size - kernel) / stride) + 1)
+        else:
+            size = math.ceil(size / stride)
+    return True
+
+
+def _check_fits(network: str, input_shape: tuple[int, int, int], steps) -> None:
+    smallest = next(s for s in range(1, 4097) if _steps_fit(s, steps))
+    height, width, _ = input_shape
+    if min(height, width) < smallest:
+        raise ValueError(
+            f"input_shape={input_shape} is too small for {network}: its downsampling needs "
+            f"at least {smallest}x{smallest} pixels"
+        )
+
+
+def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
+    """Round a channel count to the nearest multiple of ``divisor``, never more than 10 % down.
+
+    The rounding the MobileNetV2 reference implementation applies to ``c * alpha``.
+
+    Args:
+        value: the scaled channel count.
+        divisor: the multiple to round to.
+        min_value: the smallest result (default ``divisor``).
+
+    Returns:
+        The rounded channel count.
+    """
+    min_value = divisor if min_value is None else min_value
+    rounded = max(min_value, int(value + divisor / 2) // divisor * divisor)
+    if rounded < 0.9 * value:
+        rounded += divisor
+    return rounded
+
+
+def _head(x, classes: int):
+    x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+    return layers.Dense(classes, activation="softmax", name="predictions")(x)
+
+
+# ---------------------------------------------------------------- factories
+
+
+def mobilenet_v1(
+    alpha: float = 1.0,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    classes: int = 1000,
+    depthwise: bool = True,
+) -> keras.Model:
+    """MobileNet v1 (Howard et al. 2017, Table 1).
+
+    Cost:
+        1.0 MobileNet-224: 568,740,352 MACs and 4,231,976 kernel weights (paper
+        Table 6: 569M, 4.2M); ``depthwise=False`` ("Conv MobileNet", Table 4): 4866M.
+
+    Args:
+        alpha: width multiplier; every layer gets ``int(filters * alpha)`` filters.
+        input_shape: ``(H, W, C)``; the resolution multiplier is ``H / 224``.
+        classes: outputs of the final dense layer.
+        depthwise: ``False`` replaces every depthwise separable block with a full
+            3x3 convolution (the paper's "Conv MobileNet").
+
+    Returns:
+        A ``keras.Model`` named like ``mobilenet_v1_1.00_224``.
+
+    Raises:
+        ValueError: on an invalid argument or an input too small for five stride-2 steps.
+    """
+    alpha = _positive_number(alpha, "alpha")
+    input_shape = _input_shape(input_shape)
+    classes = _positive_int(classes, "classes")
+    if not isinstance(depthwise, bool):
+        raise ValueError(f"depthwise must be True or False, got {depthwise!r}")
+    steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in MOBILENET_V1_BLOCKS]
+    _check_fits("mobilenet_v1", input_shape, steps)
+
+    def width(filters: int) -> int:
+        scaled = int(filters * alpha)
+        if scaled < 1:
+            raise ValueError(f"alpha={alpha} leaves a layer of {filters} filters with none")
+        return scaled
+
+    inputs = keras.Input(input_shape, name="input")
+    x = blocks.conv_bn_relu(inputs, filters=width(32), strides=2, name="conv1")
+    for i, row in enumerate(MOBILENET_V1_BLOCKS, start=1):
+        if depthwise:
+            x = blocks.depthwise_separable_block(
+                x, filters=width(row.filters), strides=row.strides, name=f"conv_ds_{i}"
+            )
+        else:
+            x = blocks.conv_bn_relu(
+                x, filters=width(row.filters), strides=row.strides, name=f"conv_full_{i}"
+            )
+    kind = "mobilenet_v1" if depthwise else "conv_mobilenet_v1"
+    return keras.Model(inputs, _head(x, classes), name=f"{kind}_{alpha:.2f}_{input_shape[0]}")
+
+
+def mobilenet_v2(
+    alpha: float = 1.0,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    classes: int = 1000,
+) -> keras.Model:
+    """MobileNetV2 (Sandler et al. 2018, Table 2).
+
+    Widths are ``make_divisible(c * alpha, 8)``; the last 1x1 conv keeps 1280 filters
+    unless ``alpha > 1``. Layer names follow Keras's MobileNetV2 (``block_3_expand_BN``).
+
+    Cost:
+        1.0-224: 300,774,272 MACs (paper: 300M) and 3,470,760 weights + biases
+        without BatchNorm (paper: 3.4M).
+
+    Args:
+        alpha: width multiplier.
+        input_shape: ``(H, W, C)``.
+        classes: outputs of the final dense layer.
+
+    Returns:
+        A ``keras.Model`` named like ``mobilenet_v2_1.00_224``.
+
+    Raises:
+        ValueError: on an invalid argument or an input too small for five stride-2 steps.
+    """
+    alpha = _positive_number(alpha, "alpha")
+    input_shape = _input_shape(input_shape)
+    classes = _positive_int(classes, "classes")
+    steps = [(3, 2, "same")]
+    for row in MOBILENET_V2_BLOCKS:
+        steps += [(3, row.strides, "same")] + [(3, 1, "same")] * (row.repeats - 1)
+    _check_fits("mobilenet_v2", input_shape, steps)
+
+    inputs = keras.Input(input_shape, name="input")
+    x = blocks.conv_bn_relu(
+        inputs, filters=make_divisible(32 * alpha), strides=2, activation="relu6", name="Conv1"
+    )
+    index = 0
+    for row in MOBILENET_V2_BLOCKS:
+        for repeat in range(row.repeats):
+            x = blocks.inverted_residual_block(
+                x,
+                expansion=row.expansion,
+                filters=make_divisible(row.filters * alpha),
+                strides=row.strides if repeat == 0 else 1,
+                name=f"block_{index}",
+            )
+            index += 1
+    last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+    x = blocks.conv_bn_relu(x, filters=last, kernel_size=1, activation="relu6", name="Conv_1")
+    return keras.Model(inputs, _head(x, classes), name=f"mobilenet_v2_{alpha:.2f}_{input_shape[0]}")
+
+
+def _ceil_max_pool(x, name: str):
+    """3x3/2 max-pool that rounds up like Caffe (SqueezeNet's framework).
+
+    At 227x227 no padding is needed and the sizes are the paper's (111, 55, 27, 13);
+    on small inputs a zero row/column is added at the far edge, which cannot change a
+    maximum of ReLU outputs.
+    """
+    size = int(x.shape[1]), int(x.shape[2])
+    target = [max(1, math.ceil((s - 3) / 2) + 1) for s in size]
+    pad = [(t - 1) * 2 + 3 - s for t, s in zip(target, size, strict=True)]
+    if any(pad):
+        x = layers.ZeroPadding2D(((0, pad[0]), (0, pad[1])), name=f"{name}_pad")(x)
+    return layers.MaxPooling2D(3, strides=2, name=name)(x)
+
+
+def squeezenet(
+    input_shape: tuple[int, int, int] = (227, 227, 3), classes: int = 1000
+) -> keras.Model:
+    """SqueezeNet v1.0 (Iandola et al. 2016, Table 1), without BatchNorm, as published.
+
+    The input is 227x227: Table 1 says 224, but conv1's 111x111 output needs 227.
+
+    Cost:
+        1,248,424 parameters (weights + biases) at 1000 classes.
+
+    Args:
+        input_shape: ``(H, W, C)``.
+        classes: filters of the final 1x1 convolution (conv10).
+
+    Returns:
+        A ``keras.Model`` named ``squeezenet_v1_0``.
+
+    Raises:
+        ValueError: on an invalid argument or an input smaller than conv1's 7x7 kernel.
+    """
+    input_shape = _input_shape(input_shape)
+    classes = _positive_int(classes, "classes")
+    steps = [(7, 2, "valid")] + [(3, 2, "ceil")] * 3
+    _check_fits("squeezenet", input_shape, steps)
+
+    inputs = keras.Input(input_shape, name="input")
+    x = layers.Conv2D(96, 7, strides=2, name="conv1")(inputs)
+    x = layers.ReLU(name="conv1_relu")(x)
+    x = _ceil_max_pool(x, "pool1")
+    for row in SQUEEZENET_V1_0:
+        x = blocks.fire_module(
+            x, squeeze=row.squeeze, expand1x1=row.expand1x1, expand3x3=row.expand3x3, name=row.name
+        )
+        if row.pool_after:
+            x = _ceil_max_pool(x, f"pool{row.name[-1]}")
+    x = layers.Dropout(0.5, name="drop9")(x)
+    x = layers.Conv2D(classes, 1, name="conv10")(x)
+    x = layers.ReLU(name="conv10_relu")(x)
+    x = layers.GlobalAveragePooling2D(name="pool10")(x)
+    outputs = layers.Softmax(name="predictions")(x)
+    return keras.Model(inputs, outputs, name="squeezenet_v1_0")
+
+
+def shufflenet(
+    groups: int = 3,
+    scale: float = 1.0,
+    input_shape: tuple[int, int, int] = (224, 224, 3),
+    classes: int = 1000,
+    shuffle: bool = True,
+) -> keras.Model:
+    """ShuffleNet v1 (Zhang et al. 2017, Table 1).
+
+    conv1 3x3/2 with 24 filters, max-pool 3x3/2, three stages of ShuffleNet units
+    (4, 8, 4; the first of each with stride 2), global pooling, dense classifier.
+    The first pointwise convolution of stage 2 is not grouped.
+
+    Cost:
+        1x at 224: 143M, 140M, 137M, 133M, 137M MACs in the convolutions for
+        g = 1, 2, 3, 4, 8 (Table 1, "complexity").
+
+    Args:
+        groups: g, one of 1, 2, 3, 4, 8.
+        scale: width scale s ("ShuffleNet s x"); stage widths become ``int(c * s)``.
+        input_shape: ``(H, W, C)``.
+        classes: outputs of the final dense layer.
+        shuffle: ``False`` for the no-shuffle ablation.
+
+    Returns:
+        A ``keras.Model`` named like ``shufflenet_1.00x_g3``.
+
+    Raises:
+        ValueError: on an invalid argument (the message names it) or an input too small.
+    """
+    if groups not in SHUFFLENET_STAGE2_CHANNELS or isinstance(groups, bool):
+        raise ValueError(
+            f"groups must be one of {tuple(SHUFFLENET_STAGE2_CHANNELS)}, got {groups!r}"
+        )
+    scale = _positive_number(scale, "scale")
+    input_shape = _input_shape(input_shape)
+    classes = _positive_int(classes, "classes")
+    if not isinstance(shuffle, bool):
+        raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+    steps = [(3, 2, "same"), (3, 2, "same")] + [(3, 2, "same")] * len(SHUFFLENET_REPEATS)
+    _check_fits("shufflenet", input_shape, steps)
+
+    inputs = keras.Input(input_shape, name="input")
+    x = blocks.conv_bn_relu(inputs, filters=24, strides=2, name="conv1")
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
+    channels = int(SHUFFLENET_STAGE2_CHANNELS[groups] * scale)
+    for stage, repeats in enumerate(SHUFFLENET_REPEATS, start=2):
+        for unit in range(1, repeats + 1):
+            try:
+                x = blocks.shufflenet_unit(
+                    x,
+                    out_channels=channels,
+                    groups=groups,
+                    strides=2 if unit == 1 else 1,
+                    group_first_conv=not (stage == 2 and unit == 1),
+                    shuffle=shuffle,
+                    name=f"stage{stage}_unit{unit}",
+                )
+            except ValueError as err:
+                raise ValueError(f"scale={scale} with groups={groups}: {err}") from None
+        channels *= 2
+    name = f"shufflenet_{scale:.2f}x_g{groups}" + ("" if shuffle else "_noshuffle")
+    return keras.Model(inputs, _head(x, classes), name=name)
