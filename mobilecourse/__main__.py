@@ -1,7 +1,10 @@
 """Command line: ``python -m mobilecourse COMMAND``.
 
 Commands:
-    bench   execute every lesson headless and print its wall time and the total.
+    profile MODEL   print the per-layer cost table and totals of a course model.
+    bench           execute every lesson headless and print its wall time and the total.
+
+Errors are one line on stderr with exit status 2.
 """
 
 from __future__ import annotations
@@ -9,14 +12,101 @@ from __future__ import annotations
 import argparse
 import sys
 
+MODELS = ("mobilenet_v1", "mobilenet_v2", "squeezenet", "shufflenet")
+FORMATS = ("text", "csv", "markdown")
+
+
+class _Parser(argparse.ArgumentParser):
+    """An argument parser whose errors are a single line."""
+
+    def error(self, message):  # noqa: D102 - argparse API
+        self.exit(2, f"{self.prog}: error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="python -m mobilecourse")
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    prof = sub.add_parser("profile", help="per-layer MACs and parameters of a course model")
+    prof.add_argument("model", help=f"one of {', '.join(MODELS)}")
+    prof.add_argument("--alpha", type=float, help="width multiplier (mobilenet_v1, mobilenet_v2)")
+    prof.add_argument(
+        "--input-size", type=int, help="input height and width (default: the paper's)"
+    )
+    prof.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
+    prof.add_argument("--classes", type=int, default=1000, help="classes (default 1000)")
+    prof.add_argument("--groups", type=int, help="groups g (shufflenet; default 3)")
+    prof.add_argument("--scale", type=float, help="width scale (shufflenet; default 1.0)")
+    prof.add_argument("--no-shuffle", action="store_true", help="shufflenet without shuffle")
+    prof.add_argument(
+        "--full-conv",
+        action="store_true",
+        help='mobilenet_v1 with full 3x3 convs ("Conv MobileNet")',
+    )
+    prof.add_argument("--format", choices=FORMATS, default="text", help="output format")
+    prof.add_argument("--all-layers", action="store_true", help="also list layers with no cost")
+    sub.add_parser("bench", help="run every lesson headless and report its wall time")
+    return parser
+
+
+def _build(args):
+    from mobilecourse import models
+
+    if args.model not in MODELS:
+        raise ValueError(f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}")
+    options = {
+        "alpha": ("mobilenet_v1", "mobilenet_v2"),
+        "groups": ("shufflenet",),
+        "scale": ("shufflenet",),
+        "no_shuffle": ("shufflenet",),
+        "full_conv": ("mobilenet_v1",),
+    }
+    for option, allowed in options.items():
+        value = getattr(args, option)
+        if value not in (None, False) and args.model not in allowed:
+            flag = "--" + option.replace("_", "-")
+            raise ValueError(f"{flag} applies only to {' and '.join(allowed)}")
+    default_size = 227 if args.model == "squeezenet" else 224
+    size = default_size if args.input_size is None else args.input_size
+    kwargs = {"input_shape": (size, size, args.channels), "classes": args.classes}
+    if args.alpha is not None:
+        kwargs["alpha"] = args.alpha
+    if args.model == "mobilenet_v1":
+        kwargs["depthwise"] = not args.full_conv
+    if args.model == "shufflenet":
+        kwargs["groups"] = 3 if args.groups is None else args.groups
+        kwargs["scale"] = 1.0 if args.scale is None else args.scale
+        kwargs["shuffle"] = not args.no_shuffle
+    return getattr(models, args.model)(**kwargs)
+
+
+def _profile(args) -> str:
+    from mobilecourse import report
+    from mobilecourse.profile import profile_model
+
+    profile = profile_model(_build(args))
+    if args.format == "csv":
+        return report.profile_csv(profile)
+    if args.format == "markdown":
+        return report.profile_markdown(profile, skip_empty=not args.all_layers)
+    return report.profile_text(profile, skip_empty=not args.all_layers)
+
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m mobilecourse")
-    sub = parser.add_subparsers(dest="command", required=True)
-    sub.add_parser("bench", help="run every lesson headless and report its wall time")
+    """Run the command line; return the exit status."""
+    parser = _parser()
     args = parser.parse_args(argv)
 
-    if args.command == "bench":
+    if args.command == "profile":
+        from mobilecourse import quiet_tensorflow
+
+        quiet_tensorflow()
+        try:
+            text = _profile(args)
+        except ValueError as err:
+            print(f"{parser.prog} profile: error: {err}", file=sys.stderr)
+            return 2
+        print(text.rstrip("\n"))
+    elif args.command == "bench":
         from mobilecourse.bench import run_lessons
 
         run_lessons()

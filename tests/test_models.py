@@ -1,0 +1,159 @@
+"""The reference architectures reproduce the papers' numbers (course brief, exact)."""
+
+import keras
+import pytest
+
+from mobilecourse import models
+from mobilecourse.data import paper_table
+from mobilecourse.profile import profile_model
+
+
+def conv_macs(profile):
+    """MACs of the convolutions only (the papers' "complexity" leaves out the classifier)."""
+    return sum(r.macs for r in profile.rows if r.type != "Dense")
+
+
+@pytest.mark.parametrize(
+    ("alpha", "macs"),
+    [(1.0, 568_740_352), (0.75, 325_400_448), (0.5, 149_497_088), (0.25, 41_030_272)],
+)
+def test_mobilenet_v1_table6_width_multiplier(alpha, macs):
+    profile = profile_model(models.mobilenet_v1(alpha=alpha))
+    assert profile.macs == macs
+    paper = paper_table("mobilenet_v1").set_index(["alpha", "resolution"])
+    row = paper.loc[(alpha, 224)].iloc[0] if alpha == 1.0 else paper.loc[(alpha, 224)]
+    assert round(profile.macs / 1e6) == row["mult_adds_millions"]
+    # the paper's params are kernel weights only, rounded to 0.1M
+    assert round(profile.weights / 1e6, 1) == row["params_millions"]
+
+
+@pytest.mark.parametrize(
+    ("size", "macs"), [(192, 418_121_728), (160, 290_675_200), (128, 186_400_768)]
+)
+def test_mobilenet_v1_table7_resolution_multiplier(size, macs):
+    profile = profile_model(models.mobilenet_v1(input_shape=(size, size, 3)))
+    assert profile.macs == macs
+    paper = paper_table("mobilenet_v1").set_index("model")
+    # the paper prints whole millions, sometimes truncated (290.7 -> 290)
+    assert abs(profile.macs / 1e6 - paper.loc[f"1.0 MobileNet-{size}", "mult_adds_millions"]) < 1
+
+
+def test_mobilenet_v1_table4_conv_mobilenet_within_0_1_percent():
+    profile = profile_model(models.mobilenet_v1(depthwise=False))
+    assert abs(profile.macs / 4866e6 - 1) < 0.001
+    assert abs(profile.weights / 29.3e6 - 1) < 0.001
+
+
+def test_mobilenet_v1_table2_breakdown_by_layer_type():
+    table = profile_model(models.mobilenet_v1()).by_type()
+    paper = paper_table("mobilenet_v1_table2").set_index("layer_type")
+    # printed 1.19 % for Conv 3x3 is a misprint of 1.91 % (the column then sums to 100)
+    paper.loc["Conv 3x3", "mult_adds_percent"] = 1.91
+    names = {
+        "Conv 1x1": "Conv 1x1",
+        "Conv DW 3x3": "Conv DW 3x3",
+        "Conv 3x3": "Conv 3x3",
+        "Fully Connected": "Fully Connected",
+    }
+    for ours, theirs in names.items():
+        assert round(table.loc[ours, "macs_percent"], 2) == paper.loc[theirs, "mult_adds_percent"]
+        # parameters: kernel weights only (no FC bias), as the paper counts
+        assert round(table.loc[ours, "weights_percent"], 2) == paper.loc[theirs, "params_percent"]
+
+
+def test_mobilenet_v1_matches_keras_application_parameter_for_parameter():
+    ours = models.mobilenet_v1()
+    reference = keras.applications.MobileNet(weights=None)
+    assert ours.count_params() == reference.count_params() == 4_253_864
+    trainable = sum(int(w.numpy().size) for w in ours.trainable_weights)
+    assert trainable == 4_231_976
+
+
+def test_mobilenet_v2_paper_and_keras_numbers():
+    model = models.mobilenet_v2()
+    profile = profile_model(model)
+    assert profile.macs == 300_774_272
+    assert profile.weights + profile.bias == 3_470_760  # "3.4M": everything but BatchNorm
+    assert model.count_params() == keras.applications.MobileNetV2(weights=None).count_params()
+    assert model.count_params() == 3_538_984
+
+
+def test_mobilenet_v2_width_rounding():
+    assert [models.make_divisible(c * 0.35) for c in (32, 16, 24, 96, 320)] == [16, 8, 8, 32, 112]
+    small = models.mobilenet_v2(alpha=0.5)
+    big = models.mobilenet_v2(alpha=1.4)
+    assert small.get_layer("Conv_1").filters == 1280  # kept for alpha <= 1
+    assert big.get_layer("Conv_1").filters == 1792
+    assert small.get_layer("block_16_project").filters == 160
+
+
+def test_squeezenet_table1_per_layer_and_total():
+    profile = profile_model(models.squeezenet())
+    per_layer = {}
+    for row in profile.rows:
+        layer = row.name.split("_")[0]
+        per_layer[layer] = per_layer.get(layer, 0) + row.weights + row.bias
+    paper = paper_table("squeezenet_table1").set_index("layer")["params"]
+    assert {k: per_layer[k] for k in paper.index} == paper.to_dict()
+    assert profile.params == 1_248_424
+
+
+def test_squeezenet_spatial_sizes_are_the_papers():
+    model = models.squeezenet()
+    sizes = [
+        model.get_layer(n).output.shape[1] for n in ("conv1", "pool1", "pool4", "pool8", "conv10")
+    ]
+    assert sizes == [111, 55, 27, 13, 13]
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 4, 8])
+def test_shufflenet_table1_complexity_within_half_a_percent(groups):
+    model = models.shufflenet(groups=groups)
+    paper = paper_table("shufflenet_table1").set_index("groups")
+    expected = paper.loc[groups, "complexity_million_macs"] * 1e6
+    assert abs(conv_macs(profile_model(model)) / expected - 1) < 0.005
+    stage_channels = [model.get_layer(f"stage{s}_unit2_add").output.shape[-1] for s in (2, 3, 4)]
+    assert (
+        stage_channels
+        == paper.loc[groups, ["stage2_channels", "stage3_channels", "stage4_channels"]].tolist()
+    )
+
+
+def test_shufflenet_without_shuffle_has_the_same_cost():
+    with_shuffle = profile_model(models.shufflenet(groups=8))
+    without = models.shufflenet(groups=8, shuffle=False)
+    assert not any("shuffle" in layer.name for layer in without.layers)
+    assert profile_model(without).macs == with_shuffle.macs
+    assert without.count_params() == with_shuffle.params
+
+
+@pytest.mark.parametrize(
+    "factory", [models.mobilenet_v1, models.mobilenet_v2, models.squeezenet, models.shufflenet]
+)
+@pytest.mark.parametrize("shape", [(28, 28, 1), (32, 32, 3)])
+def test_small_inputs_build_and_run(factory, shape):
+    model = factory(input_shape=shape, classes=10)
+    out = model(keras.ops.zeros((2, *shape)))
+    assert tuple(out.shape) == (2, 10)
+    assert profile_model(model).params == model.count_params()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: models.mobilenet_v1(input_shape=(16, 16, 3)), "at least 17x17"),
+        (lambda: models.mobilenet_v2(input_shape=(8, 64, 3)), "too small for mobilenet_v2"),
+        (lambda: models.squeezenet(input_shape=(20, 20, 3)), "at least 21x21"),
+        (lambda: models.shufflenet(input_shape=(12, 12, 3)), "too small for shufflenet"),
+        (lambda: models.mobilenet_v1(alpha=0), "alpha"),
+        (lambda: models.mobilenet_v1(alpha=0.01), "alpha=0.01"),
+        (lambda: models.mobilenet_v2(classes=0), "classes"),
+        (lambda: models.squeezenet(input_shape=(227, 227)), "input_shape"),
+        (lambda: models.shufflenet(groups=5), r"groups must be one of \(1, 2, 3, 4, 8\)"),
+        (lambda: models.shufflenet(groups=8, scale=0.1), "scale=0.1 with groups=8"),
+        (lambda: models.mobilenet_v1(depthwise="no"), "depthwise"),
+    ],
+)
+def test_bad_arguments_are_refused_clearly(call, message):
+    with pytest.raises(ValueError, match=message):
+        call()
