@@ -363,7 +363,8 @@ def shufflenet(
 
     Args:
         groups: g, one of 1, 2, 3, 4, 8.
-        scale: width scale s ("ShuffleNet s x"); stage widths become ``int(c * s)``.
+        scale: width scale s ("ShuffleNet s x"); stage widths become
+            ``make_divisible(c * s, 4 * g)`` (the paper's widths at s = 1).
         input_shape: ``(H, W, C)``.
         classes: outputs of the final dense layer.
         shuffle: ``False`` for the no-shuffle ablation.
@@ -389,21 +390,20 @@ def shufflenet(
     inputs = keras.Input(input_shape, name="input")
     x = blocks.conv_bn_relu(inputs, filters=24, strides=2, name="conv1")
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
-    channels = int(SHUFFLENET_STAGE2_CHANNELS[groups] * scale)
+    # A multiple of 4g keeps the grouped bottleneck (out/4) divisible; at 1x these are
+    # exactly the paper's widths.
+    channels = make_divisible(SHUFFLENET_STAGE2_CHANNELS[groups] * scale, 4 * groups)
     for stage, repeats in enumerate(SHUFFLENET_REPEATS, start=2):
         for unit in range(1, repeats + 1):
-            try:
-                x = blocks.shufflenet_unit(
-                    x,
-                    out_channels=channels,
-                    groups=groups,
-                    strides=2 if unit == 1 else 1,
-                    group_first_conv=not (stage == 2 and unit == 1),
-                    shuffle=shuffle,
-                    name=f"stage{stage}_unit{unit}",
-                )
-            except ValueError as err:
-                raise ValueError(f"scale={scale} with groups={groups}: {err}") from None
+            x = blocks.shufflenet_unit(
+                x,
+                out_channels=channels,
+                groups=groups,
+                strides=2 if unit == 1 else 1,
+                group_first_conv=not (stage == 2 and unit == 1),
+                shuffle=shuffle,
+                name=f"stage{stage}_unit{unit}",
+            )
         channels *= 2
     name = f"shufflenet_{scale:.2f}x_g{groups}" + ("" if shuffle else "_noshuffle")
     return keras.Model(inputs, _head(x, classes), name=name)
