@@ -107,9 +107,10 @@ def main(argv: list[str] | None = None) -> int:
             return 2
         print(text.rstrip("\n"))
     elif args.command == "bench":
-        from mobilecourse.bench import run_lessons
+        from mobilecourse.bench import profile_seconds, run_lessons
 
         run_lessons()
+        print(f"{'profile_model(MobileNetV2-224)':<32} {1000 * profile_seconds():>8.1f} ms")
     return 0
 
 
