@@ -4,9 +4,18 @@ from __future__ import annotations
 
 import os
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
-__all__ = ["NOTEBOOK_DIR", "lesson_paths", "profile_seconds", "run_lessons", "run_notebook"]
+__all__ = [
+    "NOTEBOOK_DIR",
+    "Latency",
+    "latency",
+    "lesson_paths",
+    "profile_seconds",
+    "run_lessons",
+    "run_notebook",
+]
 
 #: The repository's ``notebooks/`` folder, found from the package location.
 NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
@@ -74,3 +83,74 @@ def profile_seconds(repeats: int = 5) -> float:
         profile_model(model)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+@dataclass(frozen=True)
+class Latency:
+    """Measured LiteRT latency of one inference (batch 1), in milliseconds.
+
+    Attributes:
+        median_ms: median over the timed runs.
+        p90_ms: 90th percentile over the timed runs.
+        runs: timed runs (after the warm-up).
+        threads: interpreter threads.
+        tflite_bytes: size of the float32 ``.tflite`` file.
+    """
+
+    median_ms: float
+    p90_ms: float
+    runs: int
+    threads: int
+    tflite_bytes: int
+
+
+def latency(model, input_shape=None, runs: int = 30, threads: int = 1, warmup: int = 3) -> Latency:
+    """Convert a Keras model to float32 TFLite and time it with the LiteRT interpreter.
+
+    Args:
+        model: a built ``keras.Model``.
+        input_shape: per-image input shape; defaults to the model's (which must be fixed).
+        runs: timed inferences (>= 1).
+        threads: interpreter threads (1 = one core, as the papers' phone numbers).
+        warmup: untimed inferences first.
+
+    Returns:
+        A :class:`Latency`.
+
+    Raises:
+        ValueError: a bad ``runs``, ``threads``, ``warmup`` or ``input_shape``.
+    """
+    import numpy as np
+
+    from mobilecourse import tflite
+
+    for name, value, minimum in (("runs", runs, 1), ("threads", threads, 1), ("warmup", warmup, 0)):
+        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    model_shape = tuple(model.inputs[0].shape[1:])
+    shape = model_shape if input_shape is None else tuple(input_shape)
+    if (
+        any(d is None for d in shape)
+        or len(shape) != len(model_shape)
+        or any(m is not None and m != s for m, s in zip(model_shape, shape, strict=True))
+    ):
+        raise ValueError(
+            f"input_shape must match the model's input {model_shape}, got {input_shape!r}"
+        )
+    flatbuffer = tflite.to_tflite(model)
+    interp = tflite.interpreter(flatbuffer, threads=threads)
+    x = np.random.default_rng(0).standard_normal((1, *shape)).astype("float32")
+    for _ in range(warmup):
+        tflite.run(interp, x)
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        tflite.run(interp, x)
+        times.append((time.perf_counter() - start) * 1000)
+    return Latency(
+        median_ms=float(np.median(times)),
+        p90_ms=float(np.percentile(times, 90)),
+        runs=runs,
+        threads=threads,
+        tflite_bytes=len(flatbuffer),
+    )

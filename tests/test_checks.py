@@ -1,5 +1,7 @@
 """Exercise checkers: accept the notebooks' reference solutions, reject classic mistakes."""
 
+import contextlib
+import io
 import math
 import re
 from pathlib import Path
@@ -14,11 +16,15 @@ NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]
 CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\)")
 
 
+SETUP = {}
+
+
 def exercises():
     """(notebook, solution source, checker name, function name) for every exercise."""
     found = []
     for path in NOTEBOOKS:
         cells = nbformat.read(path, as_version=4).cells
+        SETUP[path.name] = next(c.source for c in cells if c.cell_type == "code")
         for i, cell in enumerate(cells):
             if SOLUTION_TAG in cell.metadata.get("tags", []):
                 following = next(c for c in cells[i + 1 :] if c.cell_type == "code")
@@ -31,16 +37,15 @@ def exercises():
 EXERCISES = exercises()
 
 
-def namespace():
-    # What the lessons' setup cells provide to solution code.
-    from mobilecourse import costs
-    from mobilecourse.data import paper_table
+def namespace(notebook):
+    """What the notebook's setup cell provides to its solution code (its output discarded)."""
+    ns = {}
+    with contextlib.redirect_stdout(io.StringIO()):
+        exec(compile(SETUP[notebook], f"<{notebook} setup>", "exec"), ns)
+    return ns
 
-    return {"math": math, "costs": costs, "paper_table": paper_table}
 
-
-def run_solution(source, ns=None):
-    ns = namespace() if ns is None else ns
+def run_solution(source, ns):
     exec(compile(source, "<solution>", "exec"), ns)
     return ns
 
@@ -54,7 +59,7 @@ def test_every_lesson_exercise_found():
 @pytest.mark.parametrize(("notebook", "source", "checker", "function"), EXERCISES)
 def test_checker_accepts_reference_solution(notebook, source, checker, function, capsys):
     # Exercises may use functions defined by earlier exercises of the same notebook.
-    ns = namespace()
+    ns = namespace(notebook)
     for name, other_source, _, other_function in EXERCISES:
         if name == notebook:
             run_solution(other_source, ns)
@@ -68,7 +73,7 @@ def test_checker_accepts_reference_solution(notebook, source, checker, function,
 def test_stripped_solution_reports_not_attempted(notebook, source, checker, function, capsys):
     stripped = strip_solution(source)
     assert "raise NotImplementedError" in stripped
-    ns = run_solution(stripped)
+    ns = run_solution(stripped, namespace(notebook))
     getattr(checks, checker)(ns[function])
     assert checks.NOT_ATTEMPTED in capsys.readouterr().out
 

@@ -1,0 +1,39 @@
+"""Self-checking exercises for the lessons.
+
+Every exercise asks for a function. A checker calls it on a few cases and
+compares the answers with the package's reference formula:
+
+* all answers right: prints ``Correct: ...``;
+* the function still raises ``NotImplementedError`` (the student release's
+  stub): prints ``... not attempted yet``, so a student notebook still runs
+  top to bottom;
+* a wrong answer: raises :class:`CheckFailed` (an ``AssertionError``). When
+  the answer matches a classic mistake, the message names the mistake and
+  gives a hint.
+
+Each lesson's checkers live in ``checks/lessonNN.py``, built on
+:func:`check_function`; they are all re-exported here, so a lesson calls
+``checks.check_conv_macs(...)``.
+"""
+
+from mobilecourse.checks import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
+from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
+from mobilecourse.checks.lesson00 import *  # noqa: F403
+from mobilecourse.checks.lesson01 import *  # noqa: F403
+from mobilecourse.checks.lesson02 import *  # noqa: F403
+from mobilecourse.checks.lesson03 import *  # noqa: F403
+from mobilecourse.checks.lesson04 import *  # noqa: F403
+from mobilecourse.checks.lesson05 import *  # noqa: F403
+
+__all__ = [
+    "NOT_ATTEMPTED",
+    "CheckFailed",
+    "Mistake",
+    "check_function",
+    *lesson00.__all__,
+    *lesson01.__all__,
+    *lesson02.__all__,
+    *lesson03.__all__,
+    *lesson04.__all__,
+    *lesson05.__all__,
+]
