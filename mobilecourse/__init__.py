@@ -1,6 +1,7 @@
 """mobilecourse: helpers for the course "Designing light-weight CNNs for mobile".
 
-Importing the package is cheap: it imports no TensorFlow. Lessons start with
+Importing the package is cheap: it imports no TensorFlow, but it sets the
+environment that keeps TensorFlow quiet (unless already set). Lessons start with
 ``mobilecourse.setup_notebook()``, which quiets TensorFlow *before* importing
 it, fixes the seeds and prints the versions in use.
 
@@ -23,6 +24,12 @@ __all__ = ["__version__", "setup_notebook"]
 
 #: Environment that keeps TensorFlow's C++ logging and oneDNN notice off stderr.
 QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
+
+
+# Any module of the package that imports TensorFlow is imported after this file, so
+# TensorFlow stays quiet unless the user set these variables (or imported it) first.
+for _name, _value in QUIET_TF_ENV.items():
+    os.environ.setdefault(_name, _value)
 
 
 def quiet_tensorflow() -> None:

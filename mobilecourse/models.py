@@ -28,6 +28,7 @@ __all__ = [
     "mobilenet_v2",
     "shufflenet",
     "squeezenet",
+    "squeezenet_design",
 ]
 
 
@@ -302,7 +303,9 @@ def _ceil_max_pool(x, name: str):
 
 
 def squeezenet(
-    input_shape: tuple[int, int, int] = (227, 227, 3), classes: int = 1000
+    input_shape: tuple[int, int, int] = (227, 227, 3),
+    classes: int = 1000,
+    fires: tuple[FireRow, ...] = SQUEEZENET_V1_0,
 ) -> keras.Model:
     """SqueezeNet v1.0 (Iandola et al. 2016, Table 1), without BatchNorm, as published.
 
@@ -314,9 +317,12 @@ def squeezenet(
     Args:
         input_shape: ``(H, W, C)``.
         classes: filters of the final 1x1 convolution (conv10).
+        fires: the fire-module table (default: v1.0's); see ``squeezenet_design``
+            for the paper's design-space sweep.
 
     Returns:
-        A ``keras.Model`` named ``squeezenet_v1_0``.
+        A ``keras.Model`` named ``squeezenet_v1_0`` (``squeezenet_custom`` for
+        another ``fires`` table).
 
     Raises:
         ValueError: on an invalid argument or an input smaller than conv1's 7x7 kernel.
@@ -330,7 +336,9 @@ def squeezenet(
     x = layers.Conv2D(96, 7, strides=2, name="conv1")(inputs)
     x = layers.ReLU(name="conv1_relu")(x)
     x = _ceil_max_pool(x, "pool1")
-    for row in SQUEEZENET_V1_0:
+    if not fires or not all(isinstance(row, FireRow) for row in fires):
+        raise ValueError(f"fires must be a non-empty tuple of FireRow, got {fires!r}")
+    for row in fires:
         x = blocks.fire_module(
             x, squeeze=row.squeeze, expand1x1=row.expand1x1, expand3x3=row.expand3x3, name=row.name
         )
@@ -341,7 +349,54 @@ def squeezenet(
     x = layers.ReLU(name="conv10_relu")(x)
     x = layers.GlobalAveragePooling2D(name="pool10")(x)
     outputs = layers.Softmax(name="predictions")(x)
-    return keras.Model(inputs, outputs, name="squeezenet_v1_0")
+    name = "squeezenet_v1_0" if tuple(fires) == SQUEEZENET_V1_0 else "squeezenet_custom"
+    return keras.Model(inputs, outputs, name=name)
+
+
+def squeezenet_design(
+    squeeze_ratio: float = 0.125,
+    pct3x3: float = 0.5,
+    base_e: int = 128,
+    incr_e: int = 128,
+    freq: int = 2,
+) -> tuple[FireRow, ...]:
+    """The fire modules of SqueezeNet's design space (Iandola et al. 2016, Section 5).
+
+    Fire module i (0..7) expands to ``e_i = base_e + incr_e * floor(i / freq)`` channels,
+    ``int(pct3x3 * e_i)`` of them 3x3; it squeezes to ``max(1, int(squeeze_ratio * e_i))``.
+    The defaults give SqueezeNet v1.0 (``SQUEEZENET_V1_0``).
+
+    Args:
+        squeeze_ratio: SR, squeeze channels per expand channel (0 < SR <= 1 in the paper).
+        pct3x3: share of 3x3 filters in the expand layer, 0 to 1.
+        base_e: expand channels of the first fire module.
+        incr_e: expand channels added every ``freq`` modules.
+        freq: modules per width step.
+
+    Raises:
+        ValueError: an argument out of range; the message names it.
+    """
+    squeeze_ratio = _positive_number(squeeze_ratio, "squeeze_ratio")
+    if isinstance(pct3x3, bool) or not isinstance(pct3x3, numbers.Real) or not 0 <= pct3x3 <= 1:
+        raise ValueError(f"pct3x3 must be a number from 0 to 1, got {pct3x3!r}")
+    base_e = _positive_int(base_e, "base_e")
+    if isinstance(incr_e, bool) or not isinstance(incr_e, numbers.Integral) or incr_e < 0:
+        raise ValueError(f"incr_e must be a non-negative integer, got {incr_e!r}")
+    freq = _positive_int(freq, "freq")
+    rows = []
+    for i, template in enumerate(SQUEEZENET_V1_0):
+        expand = base_e + incr_e * (i // freq)
+        e3 = int(pct3x3 * expand)
+        rows.append(
+            FireRow(
+                template.name,
+                max(1, int(squeeze_ratio * expand)),
+                expand - e3,
+                e3,
+                template.pool_after,
+            )
+        )
+    return tuple(rows)
 
 
 def shufflenet(

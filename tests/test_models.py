@@ -157,3 +157,27 @@ def test_small_inputs_build_and_run(factory, shape):
 def test_bad_arguments_are_refused_clearly(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_squeezenet_design_space_defaults_are_v1_0():
+    assert models.squeezenet_design() == models.SQUEEZENET_V1_0
+    wide = models.squeezenet_design(squeeze_ratio=1.0, pct3x3=0.0)
+    assert [(r.squeeze, r.expand1x1, r.expand3x3) for r in wide[:2]] == [(128, 128, 0)] * 2
+    assert (
+        models.squeezenet(fires=wide, input_shape=(32, 32, 3), classes=10).name
+        == "squeezenet_custom"
+    )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"squeeze_ratio": 0}, "squeeze_ratio"),
+        ({"pct3x3": 1.5}, "pct3x3"),
+        ({"incr_e": -1}, "incr_e"),
+        ({"freq": 0}, "freq"),
+    ],
+)
+def test_squeezenet_design_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        models.squeezenet_design(**kwargs)

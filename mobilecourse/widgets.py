@@ -1,0 +1,399 @@
+"""Interactive cost calculators for lectures and lessons (ipywidgets 8).
+
+Each widget is a thin view over a plain function that does the calculation:
+
+* :func:`conv_cost_explorer` over :func:`conv_costs`,
+* :func:`mobilenet_explorer` over :func:`mobilenet_costs`,
+* :func:`fire_explorer` over :func:`squeezenet_size`.
+
+The functions are unit-tested; the widgets only format their results. A widget never
+raises on a slider value: an impossible setting (e.g. groups that do not divide the
+channels) is shown as a message in the results. Every widget has ``controls`` (a dict
+of its input widgets by name) and ``result`` (the HTML widget with the numbers).
+"""
+
+from __future__ import annotations
+
+import functools
+import html
+
+import ipywidgets as w
+
+from mobilecourse import costs
+from mobilecourse.units import format_bytes
+
+__all__ = [
+    "conv_cost_explorer",
+    "conv_costs",
+    "fire_explorer",
+    "mobilenet_costs",
+    "mobilenet_explorer",
+    "squeezenet_size",
+]
+
+
+class Explorer(w.VBox):
+    """A calculator: a column of controls above a results panel."""
+
+    def __init__(self, title: str, controls: dict, update, **kwargs):
+        self.title = title
+        self.controls = controls
+        self.result = w.HTML()
+        self._update = update
+        for control in controls.values():
+            control.observe(self._refresh, names="value")
+        super().__init__(
+            [w.HTML(f"<b>{html.escape(title)}</b>"), *controls.values(), self.result], **kwargs
+        )
+        self._refresh()
+
+    def values(self) -> dict:
+        """The controls' current values by name."""
+        return {name: control.value for name, control in self.controls.items()}
+
+    def _refresh(self, change=None):
+        self.result.value = self._update(**self.values())
+
+    def __repr__(self) -> str:  # short and stable in a notebook's text output
+        return f"<{self.title}: " + ", ".join(f"{k}={v}" for k, v in self.values().items()) + ">"
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th style='text-align:left;padding:2px 10px'>{h}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td style='padding:2px 10px'>{c}</td>" for c in row) + "</tr>"
+        for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+def _bar(value: float, largest: float, color: str) -> str:
+    width = 0 if largest <= 0 else max(1, round(240 * value / largest))
+    return f"<div style='background:{color};height:12px;width:{width}px'></div>"
+
+
+# ---------------------------------------------------------------- convolution
+
+
+def conv_costs(
+    kernel_size: int,
+    in_channels: int,
+    out_channels: int,
+    size: int,
+    strides: int = 1,
+    groups: int = 1,
+    alpha: float = 1.0,
+    rho: float = 1.0,
+) -> dict:
+    """MACs and parameters of a standard, a depthwise separable and a group convolution.
+
+    The width multiplier scales the channels (``int(alpha * M)``, at least 1) and the
+    resolution multiplier the feature map (``round(rho * size)``, at least 1), as in
+    MobileNet (Howard et al. 2017, Section 3.3-3.4). "same" padding, no bias (the paper's
+    counting).
+
+    Cost:
+        standard Dk^2*M*N*Dout^2, separable Dk^2*M*Dout^2 + M*N*Dout^2, group
+        Dk^2*(M/g)*N*Dout^2 MACs.
+
+    Returns:
+        ``{"channels": (M, N), "size": D, "standard": LayerCost, "separable": LayerCost,
+        "group": LayerCost or None, "group_error": str or None,
+        "separable_ratio": float, "group_ratio": float or None}``.
+
+    Raises:
+        ValueError: a non-positive size, channel count, kernel, stride or multiplier.
+    """
+    for name, value in (("alpha", alpha), ("rho", rho)):
+        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+            raise ValueError(f"{name} must be a positive number, got {value!r}")
+    m = max(1, int(alpha * in_channels))
+    n = max(1, int(alpha * out_channels))
+    d = max(1, round(rho * size))
+    shape = (d, d, m)
+    standard = costs.conv2d(shape, n, kernel_size, strides, use_bias=False)
+    separable = costs.separable_conv2d(shape, n, kernel_size, strides, use_bias=False)
+    try:
+        group = costs.conv2d(shape, n, kernel_size, strides, groups=groups, use_bias=False)
+        group_error = None
+    except ValueError as err:
+        group, group_error = None, str(err)
+    return {
+        "channels": (m, n),
+        "size": d,
+        "standard": standard,
+        "separable": separable,
+        "group": group,
+        "group_error": group_error,
+        "separable_ratio": separable.macs / standard.macs,
+        "group_ratio": None if group is None else group.macs / standard.macs,
+    }
+
+
+def _conv_view(**values) -> str:
+    r = conv_costs(**values)
+    m, n = r["channels"]
+    k = values["kernel_size"]
+    rows = []
+    largest = r["standard"].macs
+    for label, cost, color in (
+        ("standard", r["standard"], "#4c72b0"),
+        ("depthwise separable", r["separable"], "#55a868"),
+        (f"group (g={values['groups']})", r["group"], "#c44e52"),
+    ):
+        if cost is None:
+            rows.append([label, html.escape(r["group_error"]), "", "", ""])
+            continue
+        rows.append(
+            [
+                label,
+                f"{cost.macs:,}",
+                f"{cost.params:,}",
+                f"{cost.macs / largest:.4f}",
+                _bar(cost.macs, largest, color),
+            ]
+        )
+    theory = 1 / n + 1 / (k * k)
+    header = (
+        f"<p>input {r['size']}x{r['size']}x{m} &rarr; {n} channels, kernel {k}x{k}, "
+        f"stride {values['strides']}</p>"
+    )
+    footer = (
+        f"<p>separable / standard = {r['separable_ratio']:.4f} "
+        f"(1/N + 1/Dk&sup2; = {theory:.4f}); MACs are multiply-accumulates, "
+        "FLOPs = 2 x MACs.</p>"
+    )
+    return header + _table(["layer", "MACs", "params", "vs standard", ""], rows) + footer
+
+
+def conv_cost_explorer(
+    kernel_size: int = 3,
+    in_channels: int = 512,
+    out_channels: int = 512,
+    size: int = 14,
+    strides: int = 1,
+    groups: int = 1,
+    alpha: float = 1.0,
+    rho: float = 1.0,
+) -> Explorer:
+    """Sliders for kernel, channels, feature map, stride, groups, alpha and rho.
+
+    Shows MACs and parameters of a standard, depthwise separable and group convolution,
+    their ratio to the standard one and a bar for each. The defaults are MobileNet's
+    Table 3 example (14x14x512 -> 512, 3x3).
+    """
+    style = {"description_width": "150px"}
+    layout = w.Layout(width="480px")
+
+    def slider(cls, value, lo, hi, step, description):
+        return cls(
+            value=value,
+            min=lo,
+            max=hi,
+            step=step,
+            description=description,
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        )
+
+    controls = {
+        "kernel_size": slider(w.IntSlider, kernel_size, 1, 7, 1, "kernel size Dk"),
+        "in_channels": slider(w.IntSlider, in_channels, 1, 1024, 1, "input channels M"),
+        "out_channels": slider(w.IntSlider, out_channels, 1, 1024, 1, "output channels N"),
+        "size": slider(w.IntSlider, size, 1, 224, 1, "feature map Df"),
+        "strides": slider(w.IntSlider, strides, 1, 2, 1, "stride"),
+        "groups": w.Dropdown(
+            options=[1, 2, 3, 4, 8],
+            value=groups,
+            description="groups g",
+            style=style,
+            layout=layout,
+        ),
+        "alpha": slider(w.FloatSlider, alpha, 0.25, 1.0, 0.05, "width multiplier α"),
+        "rho": slider(w.FloatSlider, rho, 0.25, 1.0, 0.05, "resolution multiplier ρ"),
+    }
+    return Explorer("convolution cost explorer", controls, _conv_view)
+
+
+# ---------------------------------------------------------------- MobileNet
+
+
+@functools.lru_cache(maxsize=64)
+def mobilenet_costs(alpha: float = 1.0, input_size: int = 224) -> tuple[int, int]:
+    """MACs and kernel weights of MobileNet v1 at width ``alpha`` and ``input_size``.
+
+    Builds ``models.mobilenet_v1`` (1000 classes) and profiles it; results are cached.
+
+    Cost:
+        1.0 MobileNet-224: 568,740,352 MACs, 4,209,088 kernel weights (Howard et al.
+        2017, Table 6: 569M, 4.2M).
+
+    Returns:
+        ``(macs, weights)``: the paper's two columns (weights = kernel weights only).
+    """
+    from mobilecourse import quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    from mobilecourse.models import mobilenet_v1
+    from mobilecourse.profile import profile_model
+
+    keras.utils.clear_session()
+    profile = profile_model(mobilenet_v1(alpha=alpha, input_shape=(input_size, input_size, 3)))
+    return profile.macs, profile.weights
+
+
+def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
+    import io
+
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    from mobilecourse.data import paper_table
+
+    paper = paper_table("mobilenet_v1")
+    paper = paper[paper["model"] != "Conv MobileNet-224"]
+    with plt.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
+        fig, ax = plt.subplots(figsize=(5, 3))
+        ax.scatter(paper["mult_adds_millions"], paper["top1_percent"], label="paper (Tables 6, 7)")
+        ax.axvline(macs / 1e6, color="tab:red", label=f"ours: α={alpha:g}, {input_size}px")
+        ax.set_xscale("log")
+        ax.set_xlabel("mult-adds (MACs), millions")
+        ax.set_ylabel("ImageNet top-1 (%)")
+        ax.legend(loc="lower right", fontsize=8)
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+        plt.close(fig)
+    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
+
+
+def _mobilenet_view(alpha: float, input_size: int) -> str:
+    macs, weights = mobilenet_costs(alpha, input_size)
+    base_macs, base_weights = mobilenet_costs(1.0, 224)
+    rows = [
+        ["this network", f"{macs:,}", f"{weights:,}", format_bytes(weights * 4)],
+        [
+            "1.0 MobileNet-224",
+            f"{base_macs:,}",
+            f"{base_weights:,}",
+            format_bytes(base_weights * 4),
+        ],
+    ]
+    ratio = (
+        f"<p>MACs x{macs / base_macs:.3f} (≈ α²ρ² = {alpha**2 * (input_size / 224) ** 2:.3f}), "
+        f"weights x{weights / base_weights:.3f} (≈ α² = {alpha**2:.3f})</p>"
+    )
+    table = _table(["network", "MACs", "kernel weights", "fp32 weights"], rows)
+    return table + ratio + _mobilenet_plot(alpha, input_size, macs)
+
+
+def mobilenet_explorer(alpha: float = 1.0, input_size: int = 224) -> Explorer:
+    """Width multiplier and input size -> MACs and weights of the built MobileNet v1.
+
+    The numbers come from profiling the real Keras model; the plot puts them beside the
+    paper's accuracy-vs-MACs points.
+    """
+    style = {"description_width": "150px"}
+    layout = w.Layout(width="480px")
+    controls = {
+        "alpha": w.FloatSlider(
+            value=alpha,
+            min=0.25,
+            max=1.0,
+            step=0.25,
+            description="width multiplier α",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        ),
+        "input_size": w.IntSlider(
+            value=input_size,
+            min=96,
+            max=224,
+            step=32,
+            description="input size",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        ),
+    }
+    return Explorer("MobileNet v1 explorer", controls, _mobilenet_view)
+
+
+# ---------------------------------------------------------------- SqueezeNet
+
+
+def squeezenet_size(squeeze_ratio: float = 0.125, pct3x3: float = 0.5, classes: int = 1000) -> dict:
+    """Parameters and fp32 size of a SqueezeNet from the paper's design space.
+
+    Uses ``models.squeezenet_design`` for the fire modules and the ``costs`` formulas
+    (weights + bias, as the paper counts), without building a model.
+
+    Cost:
+        SR = 0.125, pct3x3 = 0.5: 1,248,424 parameters, 4.76 MiB at 32 bits
+        (Iandola et al. 2016, Table 1; the paper's "4.8MB").
+
+    Returns:
+        ``{"params": int, "bytes": int, "fires": tuple of FireRow}``.
+    """
+    from mobilecourse.models import squeezenet_design
+
+    fires = squeezenet_design(squeeze_ratio, pct3x3)
+    params = costs.conv2d((227, 227, 3), 96, 7, 2, "valid").params
+    channels = 96
+    for row in fires:
+        params += costs.conv2d((1, 1, channels), row.squeeze, 1).params
+        for filters, k in ((row.expand1x1, 1), (row.expand3x3, 3)):
+            if filters:
+                params += costs.conv2d((3, 3, row.squeeze), filters, k).params
+        channels = row.expand1x1 + row.expand3x3
+    params += costs.conv2d((1, 1, channels), classes, 1).params
+    return {"params": params, "bytes": costs.model_size_bytes(params, 32), "fires": fires}
+
+
+def _fire_view(squeeze_ratio: float, pct3x3: float) -> str:
+    r = squeezenet_size(squeeze_ratio, pct3x3)
+    base = squeezenet_size()
+    rows = [
+        [row.name, str(row.squeeze), str(row.expand1x1), str(row.expand3x3)] for row in r["fires"]
+    ]
+    summary = (
+        f"<p><b>{r['params']:,}</b> parameters = <b>{format_bytes(r['bytes'])}</b> at 32 bits "
+        f"({r['bytes'] / base['bytes']:.2f} x SqueezeNet v1.0's {format_bytes(base['bytes'])}; "
+        f"{format_bytes(costs.model_size_bytes(r['params'], 8))} at 8 bits)</p>"
+    )
+    return summary + _table(["module", "s1x1", "e1x1", "e3x3"], rows)
+
+
+def fire_explorer(squeeze_ratio: float = 0.125, pct3x3: float = 0.5) -> Explorer:
+    """Squeeze ratio and share of 3x3 filters -> SqueezeNet parameters and size (Section 5)."""
+    style = {"description_width": "150px"}
+    layout = w.Layout(width="480px")
+    controls = {
+        "squeeze_ratio": w.FloatSlider(
+            value=squeeze_ratio,
+            min=0.125,
+            max=1.0,
+            step=0.125,
+            description="squeeze ratio SR",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        ),
+        "pct3x3": w.FloatSlider(
+            value=pct3x3,
+            min=0.0,
+            max=1.0,
+            step=0.05,
+            description="share of 3x3 (pct3x3)",
+            style=style,
+            layout=layout,
+            continuous_update=False,
+        ),
+    }
+    return Explorer("SqueezeNet design-space explorer", controls, _fire_view)

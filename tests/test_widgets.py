@@ -1,0 +1,99 @@
+"""The calculators: the functions behind them are exact, the widgets show their numbers."""
+
+import itertools
+
+import pytest
+
+from mobilecourse import models, widgets
+
+
+def test_conv_costs_reproduce_mobilenet_table3():
+    r = widgets.conv_costs(3, 512, 512, 14)
+    assert (r["standard"].macs, r["standard"].params) == (462_422_016, 2_359_296)
+    assert (r["separable"].macs, r["separable"].params) == (52_283_392, 266_752)
+    assert widgets.conv_costs(3, 512, 512, 14, alpha=0.75)["separable"].macs == 29_578_752
+    rho = widgets.conv_costs(3, 512, 512, 14, alpha=0.75, rho=0.714)
+    assert rho["size"] == 10 and rho["separable"].macs == 15_091_200
+    assert r["separable_ratio"] == pytest.approx(1 / 512 + 1 / 9)
+
+
+def test_conv_costs_group_and_impossible_groups():
+    r = widgets.conv_costs(3, 240, 240, 28, groups=3)
+    assert r["group"].macs * 3 == r["standard"].macs and r["group_ratio"] == pytest.approx(1 / 3)
+    bad = widgets.conv_costs(3, 32, 32, 28, groups=3)
+    assert bad["group"] is None and "groups=3 does not divide 32" in bad["group_error"]
+
+
+def test_conv_explorer_updates_to_exact_numbers():
+    explorer = widgets.conv_cost_explorer()
+    assert "462,422,016" in explorer.result.value and "52,283,392" in explorer.result.value
+    explorer.controls["alpha"].value = 0.75
+    assert "29,578,752" in explorer.result.value
+    explorer.controls["rho"].value = 0.7  # round(0.7 * 14) = 10, as the paper's 0.714
+    assert "15,091,200" in explorer.result.value
+    explorer.controls["kernel_size"].value = 5
+    expected = 10 * 10 * 25 * 384 * 384
+    assert f"{expected:,}" in explorer.result.value
+    explorer.controls["groups"].value = 3
+    assert "does not divide" not in explorer.result.value  # 384 = 3 x 128
+    explorer.controls["alpha"].value = 0.5  # 256 channels: 3 does not divide them
+    assert "groups=3 does not divide 256" in explorer.result.value
+
+
+def test_conv_explorer_survives_every_extreme_setting():
+    explorer = widgets.conv_cost_explorer()
+    extremes = {
+        name: (c.min, c.max) if hasattr(c, "min") else tuple(c.options)
+        for name, c in explorer.controls.items()
+    }
+    names = list(extremes)
+    for combo in itertools.product(*(extremes[n] for n in names)):
+        for name, value in zip(names, combo, strict=True):
+            explorer.controls[name].value = value
+        assert "MACs" in explorer.result.value
+
+
+def test_squeezenet_size_matches_built_models():
+    assert widgets.squeezenet_size()["params"] == 1_248_424
+    for sr, pct in [(0.125, 0.5), (0.25, 0.0), (1.0, 1.0), (0.5, 0.75)]:
+        model = models.squeezenet(fires=models.squeezenet_design(sr, pct))
+        assert widgets.squeezenet_size(sr, pct)["params"] == model.count_params(), (sr, pct)
+
+
+def test_fire_explorer_updates_and_survives_extremes():
+    explorer = widgets.fire_explorer()
+    assert "1,248,424" in explorer.result.value and "4.76 MiB" in explorer.result.value
+    explorer.controls["squeeze_ratio"].value = 0.25
+    expected = widgets.squeezenet_size(0.25, 0.5)["params"]
+    assert expected != 1_248_424 and f"{expected:,}" in explorer.result.value
+    for sr in (0.125, 1.0):
+        for pct in (0.0, 1.0):
+            explorer.controls["squeeze_ratio"].value = sr
+            explorer.controls["pct3x3"].value = pct
+            assert "parameters" in explorer.result.value
+
+
+def test_mobilenet_costs_and_explorer():
+    assert widgets.mobilenet_costs(1.0, 224) == (568_740_352, 4_209_088)
+    explorer = widgets.mobilenet_explorer()
+    assert "568,740,352" in explorer.result.value and "<svg" in explorer.result.value
+    explorer.controls["alpha"].value = 0.5
+    assert "149,497,088" in explorer.result.value
+    explorer.controls["alpha"].value = 1.0
+    explorer.controls["input_size"].value = 128
+    assert "186,400,768" in explorer.result.value
+    explorer.controls["alpha"].value = 0.25
+    explorer.controls["input_size"].value = 96
+    assert "MACs" in explorer.result.value
+
+
+def test_explorer_repr_is_short_and_stable():
+    assert repr(widgets.fire_explorer()) == (
+        "<SqueezeNet design-space explorer: squeeze_ratio=0.125, pct3x3=0.5>"
+    )
+
+
+@pytest.mark.parametrize("kwargs", [{"alpha": 0}, {"rho": -1}, {"alpha": True}])
+def test_conv_costs_bad_multipliers(kwargs):
+    with pytest.raises(ValueError, match=next(iter(kwargs))):
+        widgets.conv_costs(3, 8, 8, 8, **kwargs)
