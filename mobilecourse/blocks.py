@@ -30,8 +30,10 @@ __all__ = [
 ACTIVATIONS = ("relu", "relu6", None)
 
 #: Layer-name suffixes of an inverted residual block. Keras's own MobileNetV2 uses
-#: the same suffixes, so the profiler recognises the blocks of both.
+#: the same suffixes (plus ``pad`` before its stride-2 depthwise convolutions), so the
+#: profiler recognises the blocks of both.
 INVERTED_RESIDUAL_PARTS = (
+    "pad",
     "expand",
     "expand_BN",
     "expand_relu",

@@ -166,3 +166,10 @@ def test_bug_in_student_code_is_not_hidden():
 def test_float_answers_are_accepted_for_integer_counts(capsys):
     checks.check_receptive_field(lambda ks: float(1 + sum(k - 1 for k in ks)))
     assert capsys.readouterr().out.startswith("Correct:")
+
+
+def test_sequence_answers_compare_element_by_element(capsys):
+    checks.check_function("pair", lambda: [2, 3.0], cases=[()], reference=lambda: (2, 3))
+    assert capsys.readouterr().out.startswith("Correct:")
+    with pytest.raises(checks.CheckFailed):
+        checks.check_function("pair", lambda: [2], cases=[()], reference=lambda: (2, 3))

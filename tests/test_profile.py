@@ -140,6 +140,8 @@ def test_peak_memory_v2_blocks_beat_v1_layers():
     # V1: the 1x1 conv 32 -> 64 at 112x112; V2: block_0 (32 in, 16 out at 112x112).
     assert v1 == 112 * 112 * (32 + 64) * 2
     assert v2 == 112 * 112 * (32 + 16) * 2
+    keras_v2 = profile_model(keras.applications.MobileNetV2(weights=None))
+    assert keras_v2.peak_activation_bytes(16) == v2  # its block_N_pad layers join their block
 
 
 def test_by_type_percentages_sum_to_100():

@@ -33,6 +33,12 @@ class Mistake:
 
 
 def _same(got: Any, want: Any, rel_tol: float) -> bool:
+    if isinstance(want, (tuple, list)) and hasattr(got, "__len__") and not isinstance(got, str):
+        # a list, tuple or 1-D array answer compares element by element
+        got = list(got)
+        return len(got) == len(want) and all(
+            _same(g, w, rel_tol) for g, w in zip(got, want, strict=False)
+        )
     if isinstance(got, bool) or isinstance(want, bool):
         return got is want
     if isinstance(got, numbers.Real) and isinstance(want, numbers.Real):
