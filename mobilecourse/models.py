@@ -189,7 +189,7 @@ def mobilenet_v1(
     """MobileNet v1 (Howard et al. 2017, Table 1).
 
     Cost:
-        1.0 MobileNet-224: 568,740,352 MACs and 4,231,976 kernel weights (paper
+        1.0 MobileNet-224: 568,740,352 MACs and 4,209,088 kernel weights (paper
         Table 6: 569M, 4.2M); ``depthwise=False`` ("Conv MobileNet", Table 4): 4866M.
 
     Args:
@@ -408,7 +408,7 @@ def shufflenet(
 ) -> keras.Model:
     """ShuffleNet v1 (Zhang et al. 2017, Table 1).
 
-    conv1 3x3/2 with 24 filters, max-pool 3x3/2, three stages of ShuffleNet units
+    conv1 3x3/2 with 24 filters (at 1x), max-pool 3x3/2, three stages of ShuffleNet units
     (4, 8, 4; the first of each with stride 2), global pooling, dense classifier.
     The first pointwise convolution of stage 2 is not grouped.
 
@@ -419,7 +419,8 @@ def shufflenet(
     Args:
         groups: g, one of 1, 2, 3, 4, 8.
         scale: width scale s ("ShuffleNet s x"); stage widths become
-            ``make_divisible(c * s, 4 * g)`` (the paper's widths at s = 1).
+            ``make_divisible(c * s, 4 * g)`` and conv1 ``make_divisible(24 * s, g)``
+            (the paper's widths at s = 1). 2x g=3: 524M MACs (Table 5: 524M).
         input_shape: ``(H, W, C)``.
         classes: outputs of the final dense layer.
         shuffle: ``False`` for the no-shuffle ablation.
@@ -443,7 +444,10 @@ def shufflenet(
     _check_fits("shufflenet", input_shape, steps)
 
     inputs = keras.Input(input_shape, name="input")
-    x = blocks.conv_bn_relu(inputs, filters=24, strides=2, name="conv1")
+    # The paper scales every layer by s, conv1 included (24 filters at 1x); a multiple
+    # of g keeps the first stride-2 branch (stage width - conv1 width) divisible by g.
+    stem = make_divisible(24 * scale, groups)
+    x = blocks.conv_bn_relu(inputs, filters=stem, strides=2, name="conv1")
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # A multiple of 4g keeps the grouped bottleneck (out/4) divisible; at 1x these are
     # exactly the paper's widths.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import numbers
+
 __all__ = ["KIB", "MIB", "format_bytes"]
 
 #: One kibibyte (2**10 bytes).
@@ -19,7 +21,7 @@ def format_bytes(n: float) -> str:
     Raises:
         ValueError: ``n`` is negative or not a number.
     """
-    if isinstance(n, bool) or not isinstance(n, (int, float)) or n < 0:
+    if isinstance(n, bool) or not isinstance(n, numbers.Real) or n < 0:
         raise ValueError(f"n must be a non-negative number of bytes, got {n!r}")
     if n >= MIB:
         return f"{n / MIB:.2f} MiB"

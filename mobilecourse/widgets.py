@@ -249,16 +249,15 @@ def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
     import io
 
     import matplotlib
-
-    matplotlib.use("Agg", force=False)
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: the notebook's backend is left alone
 
     from mobilecourse.data import paper_table
 
     paper = paper_table("mobilenet_v1")
     paper = paper[paper["model"] != "Conv MobileNet-224"]
-    with plt.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
-        fig, ax = plt.subplots(figsize=(5, 3))
+    with matplotlib.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
+        fig = Figure(figsize=(5, 3))
+        ax = fig.subplots()
         ax.scatter(paper["mult_adds_millions"], paper["top1_percent"], label="paper (Tables 6, 7)")
         ax.axvline(macs / 1e6, color="tab:red", label=f"ours: α={alpha:g}, {input_size}px")
         ax.set_xscale("log")
@@ -268,8 +267,7 @@ def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
         fig.tight_layout()
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
-        plt.close(fig)
-    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
+    return buffer.getvalue()[buffer.getvalue().index("<svg"):]
 
 
 def _mobilenet_view(alpha: float, input_size: int) -> str:

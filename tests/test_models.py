@@ -181,3 +181,13 @@ def test_squeezenet_design_space_defaults_are_v1_0():
 def test_squeezenet_design_bad_arguments(kwargs, message):
     with pytest.raises(ValueError, match=message):
         models.squeezenet_design(**kwargs)
+
+
+def test_shufflenet_2x_matches_table5_budget():
+    # ShuffleNet 2x (g = 3) against 1.0 MobileNet-224 at equal budget (Table 5: 524M, 569M)
+    paper = paper_table("shufflenet_table5").set_index("model")["mult_adds_millions"]
+    shufflenet = profile_model(models.shufflenet(groups=3, scale=2.0)).macs
+    mobilenet = profile_model(models.mobilenet_v1()).macs
+    assert abs(shufflenet / (paper["ShuffleNet 2x (g = 3)"] * 1e6) - 1) < 0.005
+    assert abs(mobilenet / (paper["1.0 MobileNet-224"] * 1e6) - 1) < 0.005
+    assert models.shufflenet(groups=3, scale=2.0).get_layer("conv1").filters == 48
