@@ -1,7 +1,12 @@
 """The paper tables in data/: loadable from anywhere, sourced, and internally consistent."""
 
+import shutil
+import urllib.error
+
+import numpy as np
 import pytest
 
+from mobilecourse import data
 from mobilecourse.data import DATA_DIR, available_tables, paper_table
 
 EXPECTED = {
@@ -62,3 +67,58 @@ def test_shufflenet_stage_widths_double_per_stage():
     table = paper_table("shufflenet_table1")
     assert (table["stage3_channels"] == 2 * table["stage2_channels"]).all()
     assert (table["stage4_channels"] == 2 * table["stage3_channels"]).all()
+
+
+# ------------------------------------------------------------------ offline digits
+
+
+def test_digits_are_real_balanced_and_split_deterministically():
+    (x_train, y_train), (x_test, y_test) = data.load_digits_dataset()
+    assert x_train.shape == (4000, 28, 28, 1) and x_test.shape == (1000, 28, 28, 1)
+    assert x_train.dtype == np.float32 and 0 <= x_train.min() and x_train.max() == 1.0
+    assert np.bincount(y_test).tolist() == [100] * 10
+    assert np.bincount(y_train).tolist() == [400] * 10
+    (again, _), (again_test, _) = data.load_digits_dataset()
+    np.testing.assert_array_equal(again, x_train)
+    np.testing.assert_array_equal(again_test, x_test)
+    (_, _), (other_test, _) = data.load_digits_dataset(seed=1)
+    assert not np.array_equal(other_test, x_test)
+    # digits are mostly dark background with bright strokes
+    assert 0.05 < x_train.mean() < 0.25
+
+
+def test_digits_checksum_catches_a_corrupt_file(tmp_path, monkeypatch):
+    shutil.copy(data.DATA_DIR / "mnist_5k.npz", tmp_path / "mnist_5k.npz")
+    with np.load(tmp_path / "mnist_5k.npz") as archive:
+        images, labels = archive["images"].copy(), archive["labels"]
+    images[0, 0, 0] ^= 1
+    np.savez_compressed(tmp_path / "mnist_5k.npz", images=images, labels=labels)
+    monkeypatch.setattr(data, "DATA_DIR", tmp_path)
+    with pytest.raises(RuntimeError, match="corrupt"):
+        data.load_digits_dataset()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"source": "imagenet"}, "source must be one of"),
+        ({"test_fraction": 1.0}, "test_fraction"),
+        ({"test_fraction": 0}, "test_fraction"),
+    ],
+)
+def test_digits_bad_arguments(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        data.load_digits_dataset(**kwargs)
+
+
+def test_download_option_fails_fast_offline(monkeypatch):
+    # Simulate the offline machine: keras.datasets cannot fetch its file.
+    import keras
+
+    def offline():
+        raise urllib.error.URLError("no network")
+
+    monkeypatch.setattr(keras.datasets.mnist, "load_data", offline)
+    monkeypatch.setenv(data.DATASET_ENV, "mnist")
+    with pytest.raises(RuntimeError, match="needs the internet once.*mnist_5k"):
+        data.load_digits_dataset()
