@@ -267,7 +267,7 @@ def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
         fig.tight_layout()
         buffer = io.StringIO()
         fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()[buffer.getvalue().index("<svg"):]
+    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
 
 
 def _mobilenet_view(alpha: float, input_size: int) -> str:
