@@ -51,3 +51,14 @@ def test_to_tflite_bad_arguments():
         tflite.to_tflite("model")
     with pytest.raises(ValueError, match="threads"):
         tflite.interpreter(b"", threads=0)
+
+
+def test_modes_and_latency_ms_bad_arguments():
+    assert tflite.MODES == ("float32", "float16", "dynamic", "int8")
+    for kwargs, name in (
+        ({"runs": 0}, "runs"),
+        ({"threads": 0}, "threads"),
+        ({"warmup": -1}, "warmup"),
+    ):
+        with pytest.raises(ValueError, match=name):
+            tflite.latency_ms(b"", **kwargs)
