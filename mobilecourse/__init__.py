@@ -7,8 +7,13 @@ it, fixes the seeds and prints the versions in use.
 
 Modules:
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
+    blocks, models: Keras 3 building blocks and the reference architectures.
+    profile, report: per-layer cost profile of a Keras model, and its formatting.
+    widgets: interactive cost calculators.
+    pruning: magnitude and filter pruning in Keras 3.
+    quantize, tflite: quantization maths; TFLite conversion run with LiteRT.
     checks: self-checking exercises for the lessons.
-    data: the paper tables the course cites (``paper_table``).
+    data: the paper tables the course cites and the offline digits.
     bench: timing helpers behind ``make bench``.
 """
 
