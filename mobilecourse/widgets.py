@@ -72,6 +72,20 @@ def _bar(value: float, largest: float, color: str) -> str:
     return f"<div style='background:{color};height:12px;width:{width}px'></div>"
 
 
+def _slider(cls, value, lo, hi, step, description):
+    """A labelled slider that updates when released (so a drag does not rebuild models)."""
+    return cls(
+        value=value,
+        min=lo,
+        max=hi,
+        step=step,
+        description=description,
+        style={"description_width": "150px"},
+        layout=w.Layout(width="480px"),
+        continuous_update=False,
+    )
+
+
 # ---------------------------------------------------------------- convolution
 
 
@@ -182,36 +196,21 @@ def conv_cost_explorer(
     their ratio to the standard one and a bar for each. The defaults are MobileNet's
     Table 3 example (14x14x512 -> 512, 3x3).
     """
-    style = {"description_width": "150px"}
-    layout = w.Layout(width="480px")
-
-    def slider(cls, value, lo, hi, step, description):
-        return cls(
-            value=value,
-            min=lo,
-            max=hi,
-            step=step,
-            description=description,
-            style=style,
-            layout=layout,
-            continuous_update=False,
-        )
-
     controls = {
-        "kernel_size": slider(w.IntSlider, kernel_size, 1, 7, 1, "kernel size Dk"),
-        "in_channels": slider(w.IntSlider, in_channels, 1, 1024, 1, "input channels M"),
-        "out_channels": slider(w.IntSlider, out_channels, 1, 1024, 1, "output channels N"),
-        "size": slider(w.IntSlider, size, 1, 224, 1, "feature map Df"),
-        "strides": slider(w.IntSlider, strides, 1, 2, 1, "stride"),
+        "kernel_size": _slider(w.IntSlider, kernel_size, 1, 7, 1, "kernel size Dk"),
+        "in_channels": _slider(w.IntSlider, in_channels, 1, 1024, 1, "input channels M"),
+        "out_channels": _slider(w.IntSlider, out_channels, 1, 1024, 1, "output channels N"),
+        "size": _slider(w.IntSlider, size, 1, 224, 1, "feature map Df"),
+        "strides": _slider(w.IntSlider, strides, 1, 2, 1, "stride"),
         "groups": w.Dropdown(
             options=[1, 2, 3, 4, 8],
             value=groups,
             description="groups g",
-            style=style,
-            layout=layout,
+            style={"description_width": "150px"},
+            layout=w.Layout(width="480px"),
         ),
-        "alpha": slider(w.FloatSlider, alpha, 0.25, 1.0, 0.05, "width multiplier α"),
-        "rho": slider(w.FloatSlider, rho, 0.25, 1.0, 0.05, "resolution multiplier ρ"),
+        "alpha": _slider(w.FloatSlider, alpha, 0.25, 1.0, 0.05, "width multiplier α"),
+        "rho": _slider(w.FloatSlider, rho, 0.25, 1.0, 0.05, "resolution multiplier ρ"),
     }
     return Explorer("convolution cost explorer", controls, _conv_view)
 
@@ -296,29 +295,9 @@ def mobilenet_explorer(alpha: float = 1.0, input_size: int = 224) -> Explorer:
     The numbers come from profiling the real Keras model; the plot puts them beside the
     paper's accuracy-vs-MACs points.
     """
-    style = {"description_width": "150px"}
-    layout = w.Layout(width="480px")
     controls = {
-        "alpha": w.FloatSlider(
-            value=alpha,
-            min=0.25,
-            max=1.0,
-            step=0.25,
-            description="width multiplier α",
-            style=style,
-            layout=layout,
-            continuous_update=False,
-        ),
-        "input_size": w.IntSlider(
-            value=input_size,
-            min=96,
-            max=224,
-            step=32,
-            description="input size",
-            style=style,
-            layout=layout,
-            continuous_update=False,
-        ),
+        "alpha": _slider(w.FloatSlider, alpha, 0.25, 1.0, 0.25, "width multiplier α"),
+        "input_size": _slider(w.IntSlider, input_size, 96, 224, 32, "input size"),
     }
     return Explorer("MobileNet v1 explorer", controls, _mobilenet_view)
 
@@ -370,28 +349,10 @@ def _fire_view(squeeze_ratio: float, pct3x3: float) -> str:
 
 def fire_explorer(squeeze_ratio: float = 0.125, pct3x3: float = 0.5) -> Explorer:
     """Squeeze ratio and share of 3x3 filters -> SqueezeNet parameters and size (Section 5)."""
-    style = {"description_width": "150px"}
-    layout = w.Layout(width="480px")
     controls = {
-        "squeeze_ratio": w.FloatSlider(
-            value=squeeze_ratio,
-            min=0.125,
-            max=1.0,
-            step=0.125,
-            description="squeeze ratio SR",
-            style=style,
-            layout=layout,
-            continuous_update=False,
+        "squeeze_ratio": _slider(
+            w.FloatSlider, squeeze_ratio, 0.125, 1.0, 0.125, "squeeze ratio SR"
         ),
-        "pct3x3": w.FloatSlider(
-            value=pct3x3,
-            min=0.0,
-            max=1.0,
-            step=0.05,
-            description="share of 3x3 (pct3x3)",
-            style=style,
-            layout=layout,
-            continuous_update=False,
-        ),
+        "pct3x3": _slider(w.FloatSlider, pct3x3, 0.0, 1.0, 0.05, "share of 3x3 (pct3x3)"),
     }
     return Explorer("SqueezeNet design-space explorer", controls, _fire_view)
