@@ -26,6 +26,8 @@ __all__ = [
     "make_divisible",
     "mobilenet_v1",
     "mobilenet_v2",
+    "DIGITS_CNN_BLOCKS",
+    "digits_cnn",
     "shufflenet",
     "squeezenet",
     "squeezenet_design",
@@ -96,6 +98,10 @@ SQUEEZENET_V1_0 = (
     FireRow("fire8", 64, 256, 256, True),
     FireRow("fire9", 64, 256, 256, False),
 )
+
+#: The course's small trainable network for 28x28 digits (lessons 06-08): after a
+#: 3x3/2 conv with 16 x width filters, depthwise separable blocks (filters at width 1).
+DIGITS_CNN_BLOCKS = (SeparableRow(32, 1), SeparableRow(64, 2), SeparableRow(128, 2))
 
 #: ShuffleNet v1 stage 2 output channels per group count at 1x (Zhang et al. 2017,
 #: Table 1); stages 3 and 4 double them.
@@ -466,3 +472,40 @@ def shufflenet(
         channels *= 2
     name = f"shufflenet_{scale:.2f}x_g{groups}" + ("" if shuffle else "_noshuffle")
     return keras.Model(inputs, _head(x, classes), name=name)
+
+
+def digits_cnn(
+    width: float = 2.0,
+    input_shape: tuple[int, int, int] = (28, 28, 1),
+    classes: int = 10,
+) -> keras.Model:
+    """A small MobileNet-style CNN for the offline digits (``data.load_digits_dataset``).
+
+    conv 3x3/2 (16 x width) -> depthwise separable blocks of ``DIGITS_CNN_BLOCKS``
+    (x width) -> global average pooling -> dense softmax. At width 2: 50,698 parameters,
+    1,489,216 MACs; about 96 % test accuracy after 8 epochs (15 s on 2 cores).
+
+    Args:
+        width: channel multiplier (each layer keeps at least 8 filters).
+        input_shape: ``(H, W, C)``.
+        classes: outputs of the dense layer.
+
+    Raises:
+        ValueError: on an invalid argument or an input smaller than 8x8.
+    """
+    width = _positive_number(width, "width")
+    input_shape = _input_shape(input_shape)
+    classes = _positive_int(classes, "classes")
+    steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in DIGITS_CNN_BLOCKS]
+    _check_fits("digits_cnn", input_shape, steps)
+
+    def filters(base: int) -> int:
+        return max(8, int(base * width))
+
+    inputs = keras.Input(input_shape, name="image")
+    x = blocks.conv_bn_relu(inputs, filters=filters(16), strides=2, name="conv1")
+    for i, row in enumerate(DIGITS_CNN_BLOCKS, start=1):
+        x = blocks.depthwise_separable_block(
+            x, filters=filters(row.filters), strides=row.strides, name=f"ds{i}"
+        )
+    return keras.Model(inputs, _head(x, classes), name=f"digits_cnn_{width:g}x")
