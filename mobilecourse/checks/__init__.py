@@ -16,7 +16,16 @@ Each lesson's checkers live in ``checks/lessonNN.py``, built on
 ``checks.check_conv_macs(...)``.
 """
 
-from mobilecourse.checks import lesson00, lesson01, lesson02, lesson03, lesson04, lesson05
+from mobilecourse.checks import (
+    lesson00,
+    lesson01,
+    lesson02,
+    lesson03,
+    lesson04,
+    lesson05,
+    lesson06,
+    lesson07,
+)
 from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
 from mobilecourse.checks.lesson00 import *  # noqa: F403
 from mobilecourse.checks.lesson01 import *  # noqa: F403
@@ -24,6 +33,8 @@ from mobilecourse.checks.lesson02 import *  # noqa: F403
 from mobilecourse.checks.lesson03 import *  # noqa: F403
 from mobilecourse.checks.lesson04 import *  # noqa: F403
 from mobilecourse.checks.lesson05 import *  # noqa: F403
+from mobilecourse.checks.lesson06 import *  # noqa: F403
+from mobilecourse.checks.lesson07 import *  # noqa: F403
 
 __all__ = [
     "NOT_ATTEMPTED",
@@ -36,4 +47,6 @@ __all__ = [
     *lesson03.__all__,
     *lesson04.__all__,
     *lesson05.__all__,
+    *lesson06.__all__,
+    *lesson07.__all__,
 ]

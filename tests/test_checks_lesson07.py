@@ -1,0 +1,123 @@
+"""Lesson 07 checkers: each classic mistake is recognised and named by its hint."""
+
+import math
+
+import pytest
+
+from mobilecourse import checks
+
+
+def affine(x_min, x_max, bits, *, steps=None, stretch=True, rounded=True):
+    """Plain-arithmetic signed affine parameters (independent of the checker)."""
+    qmin, qmax = -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
+    if stretch:
+        x_min, x_max = min(x_min, 0.0), max(x_max, 0.0)
+    scale = (x_max - x_min) / (qmax - qmin if steps is None else steps)
+    zero_point = qmin - x_min / scale
+    if rounded:
+        zero_point = max(qmin, min(qmax, round(zero_point)))
+    return scale, zero_point
+
+
+def right_affine(x_min, x_max, bits):
+    return affine(x_min, x_max, bits)
+
+
+def quantize_value(x, scale, zero_point, bits, *, clip=True, rounding=round, zp=True):
+    q = rounding(x / scale) + (zero_point if zp else 0)
+    if clip:
+        q = max(-(2 ** (bits - 1)), min(2 ** (bits - 1) - 1, q))
+    return int(q)
+
+
+def right_quantize_value(x, scale, zero_point, bits):
+    return quantize_value(x, scale, zero_point, bits)
+
+
+def right_storage(n, bits):
+    return math.ceil(n * bits / 8) + 4 * 2**bits
+
+
+MISTAKES = [
+    # scale and zero point
+    (
+        checks.check_affine_scale_zero_point,
+        lambda a, b, n: affine(a, b, n, steps=2**n),
+        "2**b - 1",
+    ),
+    (
+        checks.check_affine_scale_zero_point,
+        lambda a, b, n: affine(a, b, n, stretch=False),
+        "include 0",
+    ),
+    (
+        checks.check_affine_scale_zero_point,
+        lambda a, b, n: affine(a, b, n, rounded=False),
+        "round",
+    ),
+    # quantize one value
+    (
+        checks.check_quantize_value,
+        lambda x, s, z, b: quantize_value(x, s, z, b, clip=False),
+        "clipped",
+    ),
+    (
+        checks.check_quantize_value,
+        lambda x, s, z, b: quantize_value(x, s, z, b, rounding=int),
+        "do not truncate or round down",
+    ),
+    (
+        checks.check_quantize_value,
+        lambda x, s, z, b: quantize_value(x, s, z, b, rounding=int, clip=False),
+        "do not truncate or round down",
+    ),
+    (
+        checks.check_quantize_value,
+        lambda x, s, z, b: quantize_value(x, s, z, b, rounding=math.floor),
+        "do not truncate or round down",
+    ),
+    (
+        checks.check_quantize_value,
+        lambda x, s, z, b: quantize_value(x, s, z, b, zp=False),
+        "zero point",
+    ),
+    # k-means storage
+    (checks.check_kmeans_storage_bytes, lambda n, b: math.ceil(n * b / 8), "codebook"),
+    (checks.check_kmeans_storage_bytes, lambda n, b: 4 * n + 4 * 2**b, "32-bit"),
+    (checks.check_kmeans_storage_bytes, lambda n, b: 4 * n, "32-bit"),
+    (
+        checks.check_kmeans_storage_bytes,
+        lambda n, b: math.ceil(n * b / 8) + 4 * b,
+        "2**bits centroids",
+    ),
+    (checks.check_kmeans_storage_bytes, lambda n, b: n * b + 32 * 2**b, "bits, not bytes"),
+    (
+        checks.check_kmeans_storage_bytes,
+        lambda n, b: math.ceil(n * b / 8) + 2**b,
+        "4 bytes, not 1",
+    ),
+]
+
+
+@pytest.mark.parametrize(("checker", "wrong", "words"), MISTAKES)
+def test_mistake_is_named(checker, wrong, words):
+    with pytest.raises(checks.CheckFailed, match=words.replace("*", r"\*")):
+        checker(wrong)
+
+
+@pytest.mark.parametrize(
+    ("checker", "right"),
+    [
+        (checks.check_affine_scale_zero_point, right_affine),
+        (checks.check_quantize_value, right_quantize_value),
+        (checks.check_kmeans_storage_bytes, right_storage),
+    ],
+)
+def test_independent_solutions_pass(checker, right, capsys):
+    checker(right)
+    assert capsys.readouterr().out.startswith("Correct:")
+
+
+def test_unknown_wrong_answer_still_fails():
+    with pytest.raises(checks.CheckFailed, match="expected"):
+        checks.check_kmeans_storage_bytes(lambda n, b: 1)
