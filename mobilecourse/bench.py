@@ -7,6 +7,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from mobilecourse._validate import integer
+
 __all__ = [
     "NOTEBOOK_DIR",
     "Latency",
@@ -125,8 +127,7 @@ def latency(model, input_shape=None, runs: int = 30, threads: int = 1, warmup: i
     from mobilecourse import tflite
 
     for name, value, minimum in (("runs", runs, 1), ("threads", threads, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        integer(value, name, minimum)
     model_shape = tuple(model.inputs[0].shape[1:])
     shape = model_shape if input_shape is None else tuple(input_shape)
     if (

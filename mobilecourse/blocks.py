@@ -10,10 +10,10 @@ as in the papers' reference implementations.
 
 from __future__ import annotations
 
-import numbers
-
 import keras
 from keras import layers
+
+from mobilecourse._validate import integer
 
 __all__ = [
     "ACTIVATIONS",
@@ -53,12 +53,6 @@ def _name(name: object) -> str:
     if not isinstance(name, str) or not name:
         raise ValueError(f"name must be a non-empty string, got {name!r}")
     return name
-
-
-def _positive_int(value: object, name: str, minimum: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _stride(value: object) -> int:
@@ -118,10 +112,10 @@ def conv_bn_relu(
         ValueError: on an invalid argument; the message names it.
     """
     name = _name(name)
-    filters = _positive_int(filters, "filters")
-    kernel_size = _positive_int(kernel_size, "kernel_size")
+    filters = integer(filters, "filters")
+    kernel_size = integer(kernel_size, "kernel_size")
     strides = _stride(strides)
-    groups = _positive_int(groups, "groups")
+    groups = integer(groups, "groups")
     channels = _channels(x)
     if channels % groups:
         raise ValueError(f"groups={groups} does not divide {channels} input channels")
@@ -164,7 +158,7 @@ def depthwise_separable_block(
         ValueError: on an invalid argument; the message names it.
     """
     name = _name(name)
-    filters = _positive_int(filters, "filters")
+    filters = integer(filters, "filters")
     strides = _stride(strides)
     if activation is None:
         raise ValueError("activation must be 'relu' or 'relu6' in a depthwise separable block")
@@ -201,9 +195,9 @@ def fire_module(x, *, squeeze: int, expand1x1: int, expand3x3: int, name: str):
         ValueError: on an invalid argument; the message names it.
     """
     name = _name(name)
-    squeeze = _positive_int(squeeze, "squeeze")
-    expand1x1 = _positive_int(expand1x1, "expand1x1", minimum=0)
-    expand3x3 = _positive_int(expand3x3, "expand3x3", minimum=0)
+    squeeze = integer(squeeze, "squeeze")
+    expand1x1 = integer(expand1x1, "expand1x1", minimum=0)
+    expand3x3 = integer(expand3x3, "expand3x3", minimum=0)
     if expand1x1 + expand3x3 == 0:
         raise ValueError("expand1x1 + expand3x3 must be at least 1, got 0")
     s = layers.Conv2D(squeeze, 1, activation=None, name=f"{name}_squeeze1x1")(x)
@@ -239,7 +233,7 @@ class ChannelShuffle(layers.Layer):
 
     def __init__(self, groups: int, **kwargs):
         super().__init__(**kwargs)
-        self.groups = _positive_int(groups, "groups")
+        self.groups = integer(groups, "groups")
 
     def build(self, input_shape):
         channels = input_shape[-1]
@@ -302,8 +296,8 @@ def shufflenet_unit(
         ValueError: on an invalid argument (e.g. groups not dividing the channels).
     """
     name = _name(name)
-    out_channels = _positive_int(out_channels, "out_channels")
-    groups = _positive_int(groups, "groups")
+    out_channels = integer(out_channels, "out_channels")
+    groups = integer(groups, "groups")
     strides = _stride(strides)
     in_channels = _channels(x)
     if strides == 1 and out_channels != in_channels:
@@ -378,8 +372,8 @@ def inverted_residual_block(x, *, expansion: int, filters: int, strides: int = 1
         ValueError: on an invalid argument; the message names it.
     """
     name = _name(name)
-    expansion = _positive_int(expansion, "expansion")
-    filters = _positive_int(filters, "filters")
+    expansion = integer(expansion, "expansion")
+    filters = integer(filters, "filters")
     strides = _stride(strides)
     in_channels = _channels(x)
     y = x

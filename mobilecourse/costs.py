@@ -28,8 +28,9 @@ Example:
 
 from __future__ import annotations
 
-import numbers
 from dataclasses import dataclass
+
+from mobilecourse._validate import boolean, integer
 
 __all__ = [
     "PADDINGS",
@@ -98,25 +99,16 @@ class LayerCost:
 # ---------------------------------------------------------------- validation
 
 
-def _positive_int(value: object, name: str, what: str = "a positive integer") -> int:
-    """Return ``value`` as an int, or raise ``ValueError`` naming the argument."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be {what}, got {value!r} ({type(value).__name__})")
-    if value < 1:
-        raise ValueError(f"{name} must be {what}, got {value!r}")
-    return int(value)
-
-
 def _pair(value: object, name: str) -> tuple[int, int]:
     """Normalise an int or a pair of ints (Keras style) to a pair of positive ints."""
     if isinstance(value, (tuple, list)):
         if len(value) != 2:
             raise ValueError(f"{name} must be a positive integer or a pair of them, got {value!r}")
         return (
-            _positive_int(value[0], name, "a positive integer or a pair of them"),
-            _positive_int(value[1], name, "a positive integer or a pair of them"),
+            integer(value[0], name, what="a positive integer or a pair of them"),
+            integer(value[1], name, what="a positive integer or a pair of them"),
         )
-    v = _positive_int(value, name, "a positive integer or a pair of them")
+    v = integer(value, name, what="a positive integer or a pair of them")
     return v, v
 
 
@@ -133,16 +125,10 @@ def _input_shape(value: object) -> tuple[int, int, int]:
         )
     h, w, c = value
     return (
-        _positive_int(h, "input_shape height"),
-        _positive_int(w, "input_shape width"),
-        _positive_int(c, "input_shape channels"),
+        integer(h, "input_shape height"),
+        integer(w, "input_shape width"),
+        integer(c, "input_shape channels"),
     )
-
-
-def _bool(value: object, name: str) -> bool:
-    if not isinstance(value, bool):
-        raise ValueError(f"{name} must be True or False, got {value!r}")
-    return value
 
 
 # ---------------------------------------------------------------- formulas
@@ -168,9 +154,9 @@ def output_size(size: int, kernel_size: int, strides: int = 1, padding: str = "s
         ValueError: a non-positive or non-integer size, an unknown padding, or
             a kernel larger than the input with ``"valid"`` padding.
     """
-    size = _positive_int(size, "size")
-    kernel_size = _positive_int(kernel_size, "kernel_size")
-    strides = _positive_int(strides, "strides")
+    size = integer(size, "size")
+    kernel_size = integer(kernel_size, "kernel_size")
+    strides = integer(strides, "strides")
     padding = _padding(padding)
     if padding == "same":
         return -(-size // strides)
@@ -229,12 +215,12 @@ def conv2d(
         ValueError: on an invalid argument; the message names it.
     """
     h, w, c = _input_shape(input_shape)
-    filters = _positive_int(filters, "filters")
+    filters = integer(filters, "filters")
     kernel = _pair(kernel_size, "kernel_size")
     stride = _pair(strides, "strides")
     padding = _padding(padding)
-    groups = _positive_int(groups, "groups")
-    use_bias = _bool(use_bias, "use_bias")
+    groups = integer(groups, "groups")
+    use_bias = boolean(use_bias, "use_bias")
     if c % groups:
         raise ValueError(f"groups={groups} does not divide {c} input channels")
     if filters % groups:
@@ -282,8 +268,8 @@ def depthwise_conv2d(
     kernel = _pair(kernel_size, "kernel_size")
     stride = _pair(strides, "strides")
     padding = _padding(padding)
-    depth_multiplier = _positive_int(depth_multiplier, "depth_multiplier")
-    use_bias = _bool(use_bias, "use_bias")
+    depth_multiplier = integer(depth_multiplier, "depth_multiplier")
+    use_bias = boolean(use_bias, "use_bias")
     oh, ow = _output_hw(h, w, kernel, stride, padding)
     out_channels = c * depth_multiplier
     weights = kernel[0] * kernel[1] * out_channels
@@ -328,8 +314,8 @@ def separable_conv2d(
     Raises:
         ValueError: on an invalid argument; the message names it.
     """
-    filters = _positive_int(filters, "filters")
-    use_bias = _bool(use_bias, "use_bias")
+    filters = integer(filters, "filters")
+    use_bias = boolean(use_bias, "use_bias")
     depthwise = depthwise_conv2d(
         input_shape, kernel_size, strides, padding, depth_multiplier, use_bias=False
     )
@@ -354,9 +340,9 @@ def dense(in_features: int, units: int, use_bias: bool = True) -> LayerCost:
     Raises:
         ValueError: on an invalid argument; the message names it.
     """
-    in_features = _positive_int(in_features, "in_features")
-    units = _positive_int(units, "units")
-    use_bias = _bool(use_bias, "use_bias")
+    in_features = integer(in_features, "in_features")
+    units = integer(units, "units")
+    use_bias = boolean(use_bias, "use_bias")
     weights = in_features * units
     return LayerCost(
         macs=weights, weights=weights, bias=units if use_bias else 0, output_shape=(units,)
@@ -380,8 +366,8 @@ def model_size_bytes(params: int, bits: int = 32) -> int:
     Raises:
         ValueError: a non-positive or non-integer ``params`` or ``bits``.
     """
-    params = _positive_int(params, "params")
-    bits = _positive_int(bits, "bits")
+    params = integer(params, "params")
+    bits = integer(bits, "bits")
     return -(-params * bits // 8)
 
 
@@ -407,8 +393,8 @@ def batch_norm(input_shape: tuple[int, ...], center: bool = True, scale: bool = 
         raise ValueError(
             f"input_shape must be a non-empty tuple of positive integers, got {input_shape!r}"
         )
-    shape = tuple(_positive_int(d, "input_shape") for d in input_shape)
-    per_channel = 2 + _bool(center, "center") + _bool(scale, "scale")
+    shape = tuple(integer(d, "input_shape") for d in input_shape)
+    per_channel = 2 + boolean(center, "center") + boolean(scale, "scale")
     return LayerCost(
         macs=0, weights=0, bias=0, output_shape=shape, batchnorm=per_channel * shape[-1]
     )

@@ -16,6 +16,7 @@ import keras
 from keras import layers
 
 from mobilecourse import blocks
+from mobilecourse._validate import boolean, integer, positive_number
 
 __all__ = [
     "MOBILENET_V1_BLOCKS",
@@ -113,22 +114,10 @@ SHUFFLENET_REPEATS = (4, 8, 4)
 # ---------------------------------------------------------------- validation
 
 
-def _positive_int(value: object, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return int(value)
-
-
-def _positive_number(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not value > 0:
-        raise ValueError(f"{name} must be a positive number, got {value!r}")
-    return float(value)
-
-
 def _input_shape(value: object) -> tuple[int, int, int]:
     if not isinstance(value, (tuple, list)) or len(value) != 3:
         raise ValueError(f"input_shape must be (height, width, channels), got {value!r}")
-    return tuple(_positive_int(v, "input_shape") for v in value)
+    return tuple(integer(v, "input_shape") for v in value)
 
 
 # Spatial plans: (kernel, stride, mode) per downsampling step, mode "same", "valid" or "ceil"
@@ -211,11 +200,10 @@ def mobilenet_v1(
     Raises:
         ValueError: on an invalid argument or an input too small for five stride-2 steps.
     """
-    alpha = _positive_number(alpha, "alpha")
+    alpha = positive_number(alpha, "alpha")
     input_shape = _input_shape(input_shape)
-    classes = _positive_int(classes, "classes")
-    if not isinstance(depthwise, bool):
-        raise ValueError(f"depthwise must be True or False, got {depthwise!r}")
+    classes = integer(classes, "classes")
+    boolean(depthwise, "depthwise")
     steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in MOBILENET_V1_BLOCKS]
     _check_fits("mobilenet_v1", input_shape, steps)
 
@@ -265,9 +253,9 @@ def mobilenet_v2(
     Raises:
         ValueError: on an invalid argument or an input too small for five stride-2 steps.
     """
-    alpha = _positive_number(alpha, "alpha")
+    alpha = positive_number(alpha, "alpha")
     input_shape = _input_shape(input_shape)
-    classes = _positive_int(classes, "classes")
+    classes = integer(classes, "classes")
     steps = [(3, 2, "same")]
     for row in MOBILENET_V2_BLOCKS:
         steps += [(3, row.strides, "same")] + [(3, 1, "same")] * (row.repeats - 1)
@@ -334,7 +322,7 @@ def squeezenet(
         ValueError: on an invalid argument or an input smaller than conv1's 7x7 kernel.
     """
     input_shape = _input_shape(input_shape)
-    classes = _positive_int(classes, "classes")
+    classes = integer(classes, "classes")
     steps = [(7, 2, "valid")] + [(3, 2, "ceil")] * 3
     _check_fits("squeezenet", input_shape, steps)
 
@@ -382,13 +370,13 @@ def squeezenet_design(
     Raises:
         ValueError: an argument out of range; the message names it.
     """
-    squeeze_ratio = _positive_number(squeeze_ratio, "squeeze_ratio")
+    squeeze_ratio = positive_number(squeeze_ratio, "squeeze_ratio")
     if isinstance(pct3x3, bool) or not isinstance(pct3x3, numbers.Real) or not 0 <= pct3x3 <= 1:
         raise ValueError(f"pct3x3 must be a number from 0 to 1, got {pct3x3!r}")
-    base_e = _positive_int(base_e, "base_e")
+    base_e = integer(base_e, "base_e")
     if isinstance(incr_e, bool) or not isinstance(incr_e, numbers.Integral) or incr_e < 0:
         raise ValueError(f"incr_e must be a non-negative integer, got {incr_e!r}")
-    freq = _positive_int(freq, "freq")
+    freq = integer(freq, "freq")
     rows = []
     for i, template in enumerate(SQUEEZENET_V1_0):
         expand = base_e + incr_e * (i // freq)
@@ -441,11 +429,10 @@ def shufflenet(
         raise ValueError(
             f"groups must be one of {tuple(SHUFFLENET_STAGE2_CHANNELS)}, got {groups!r}"
         )
-    scale = _positive_number(scale, "scale")
+    scale = positive_number(scale, "scale")
     input_shape = _input_shape(input_shape)
-    classes = _positive_int(classes, "classes")
-    if not isinstance(shuffle, bool):
-        raise ValueError(f"shuffle must be True or False, got {shuffle!r}")
+    classes = integer(classes, "classes")
+    boolean(shuffle, "shuffle")
     steps = [(3, 2, "same"), (3, 2, "same")] + [(3, 2, "same")] * len(SHUFFLENET_REPEATS)
     _check_fits("shufflenet", input_shape, steps)
 
@@ -493,9 +480,9 @@ def digits_cnn(
     Raises:
         ValueError: on an invalid argument or an input smaller than 8x8.
     """
-    width = _positive_number(width, "width")
+    width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
-    classes = _positive_int(classes, "classes")
+    classes = integer(classes, "classes")
     steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in DIGITS_CNN_BLOCKS]
     _check_fits("digits_cnn", input_shape, steps)
 

@@ -27,6 +27,7 @@ from keras import layers
 from keras.src.ops import numpy as _keras_numpy_ops
 
 from mobilecourse import costs
+from mobilecourse._validate import integer
 from mobilecourse.blocks import INVERTED_RESIDUAL_PARTS, ChannelShuffle
 from mobilecourse.costs import LayerCost
 
@@ -398,8 +399,7 @@ class ModelProfile:
         Raises:
             ValueError: ``bits`` is not a positive integer.
         """
-        if isinstance(bits, bool) or not isinstance(bits, int) or bits < 1:
-            raise ValueError(f"bits must be a positive integer, got {bits!r}")
+        integer(bits, "bits")
         block_of = inverted_residual_block_of if block_of is None else block_of
         group = {op.name: op.name for op in self._ops}
         producer = {t: op.name for op in self._ops for t in op.outputs}

@@ -35,6 +35,9 @@ import numpy as np
 import pandas as pd
 from keras import layers as klayers
 
+from mobilecourse import _validate
+from mobilecourse._validate import fraction, integer
+
 __all__ = [
     "PRUNABLE_LAYERS",
     "MagnitudePruning",
@@ -60,18 +63,6 @@ SCOPES = ("layer", "global")
 
 
 # ---------------------------------------------------------------- validation
-
-
-def _sparsity(value: object, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) or not 0 <= value < 1:
-        raise ValueError(f"{name} must be a number in [0, 1), got {value!r}")
-    return float(value)
-
-
-def _int(value: object, name: str, minimum: int = 0) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return int(value)
 
 
 def _scope(value: object) -> str:
@@ -245,14 +236,14 @@ class PolynomialSchedule:
         end_step: int,
         power: float = 3,
     ):
-        self.initial_sparsity = _sparsity(initial_sparsity, "initial_sparsity")
-        self.final_sparsity = _sparsity(final_sparsity, "final_sparsity")
+        self.initial_sparsity = fraction(initial_sparsity, "initial_sparsity")
+        self.final_sparsity = fraction(final_sparsity, "final_sparsity")
         if self.final_sparsity < self.initial_sparsity:
             raise ValueError(
                 f"final_sparsity={final_sparsity} must be >= initial_sparsity={initial_sparsity}"
             )
-        self.begin_step = _int(begin_step, "begin_step")
-        self.end_step = _int(end_step, "end_step")
+        self.begin_step = integer(begin_step, "begin_step", minimum=0)
+        self.end_step = integer(end_step, "end_step", minimum=0)
         if self.end_step < self.begin_step:
             raise ValueError(f"end_step={end_step} must be >= begin_step={begin_step}")
         if isinstance(power, bool) or not isinstance(power, numbers.Real) or not power > 0:
@@ -265,7 +256,7 @@ class PolynomialSchedule:
         Raises:
             ValueError: ``step`` is not a non-negative integer.
         """
-        step = _int(step, "step")
+        step = integer(step, "step", minimum=0)
         if step <= self.begin_step:
             return self.initial_sparsity
         if step >= self.end_step:
@@ -328,7 +319,7 @@ class MagnitudePruning(keras.callbacks.Callback):
         self.layers = None if layers is None else _names(layers, "layers")
         self.exclude = _names(exclude, "exclude")
         self.scope = _scope(scope)
-        self.frequency = _int(frequency, "frequency", minimum=1)
+        self.frequency = integer(frequency, "frequency", minimum=1)
         self.step = 0
         self.sparsity = 0.0
         self.history: list[tuple[int, float]] = []
@@ -354,7 +345,7 @@ class MagnitudePruning(keras.callbacks.Callback):
 
     def on_train_batch_begin(self, batch, logs=None):
         if self._due(self.step):
-            target = _sparsity(float(self.schedule(self.step)), "schedule(step)")
+            target = fraction(float(self.schedule(self.step)), "schedule(step)")
             values = [keras.ops.convert_to_numpy(v) for v in self._variables]
             self._masks = _magnitude_masks(values, target, self.scope)
             self.sparsity = target
@@ -421,7 +412,7 @@ def prune_to_sparsity(
             available ones.
     """
     model = _model(model)
-    sparsity = _sparsity(sparsity, "sparsity")
+    sparsity = fraction(sparsity, "sparsity")
     scope = _scope(scope)
     prunable_weights(model, layers, exclude)  # validate names before cloning
     clone = _clone(model)
@@ -511,7 +502,7 @@ def sensitivity_scan(
     x, y = np.asarray(data[0]), np.asarray(data[1])
     if len(x) != len(y) or len(x) == 0:
         raise ValueError(f"data must hold as many (>= 1) x as y, got {len(x)} and {len(y)}")
-    sparsities = [_sparsity(s, "sparsities") for s in sparsities]
+    sparsities = [fraction(s, "sparsities") for s in sparsities]
     if not sparsities:
         raise ValueError("sparsities must not be empty")
     if metric == "accuracy":
@@ -520,7 +511,7 @@ def sensitivity_scan(
         metric_fn = metric
     else:
         raise ValueError(f"metric must be 'accuracy' or a callable, got {metric!r}")
-    batch_size = _int(batch_size, "batch_size", minimum=1)
+    batch_size = integer(batch_size, "batch_size", minimum=1)
     chosen = _select(model, layers, ())
     names = [layer.name for layer in chosen]
     copy = _clone(model)
@@ -659,7 +650,7 @@ def prune_filters(
             that cannot be narrowed, or a model output; the message names the layer.
     """
     model = _model(model)
-    fraction = _sparsity(fraction, "fraction")
+    fraction = _validate.fraction(fraction, "fraction")
     functional = (
         getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
     )

@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from mobilecourse._validate import boolean, integer
+
 __all__ = ["MODES", "evaluate", "interpreter", "latency_ms", "run", "to_tflite"]
 
 #: Conversion modes: no quantization, float16 weights, dynamic range, full integer.
@@ -39,13 +41,19 @@ MODES = ("float32", "float16", "dynamic", "int8")
 REPRESENTATIVE_SAMPLES = 200
 
 
-def to_tflite(model, mode: str = "float32", representative_data=None) -> bytes:
+def to_tflite(
+    model, mode: str = "float32", representative_data=None, per_channel: bool = True
+) -> bytes:
     """Convert a Keras model to a TFLite flatbuffer, optionally quantized.
 
     Cost:
         File size is about ``params * b / 8`` bytes for ``b`` bits per weight:
         32 (``"float32"``), 16 (``"float16"``), 8 (``"dynamic"`` and ``"int8"``),
-        plus a small overhead for the graph and quantization parameters.
+        plus the graph and the quantization parameters. A quantized kernel and its int32
+        bias each store a float32 scale and an int64 zero point per output channel
+        (``per_channel=True``: about 24 bytes per channel) or one pair per tensor
+        (``per_channel=False``); in a small model those bytes are a visible share of
+        the int8 file.
 
     Args:
         model: a built ``keras.Model`` with fixed per-image input sizes.
@@ -53,13 +61,19 @@ def to_tflite(model, mode: str = "float32", representative_data=None) -> bytes:
         representative_data: for ``mode="int8"`` only (and required there): an array
             of inputs ``(n, *input_shape)``; up to :data:`REPRESENTATIVE_SAMPLES` of
             them are fed one at a time (batch 1, float32) to calibrate the ranges.
+        per_channel: for ``"dynamic"`` and ``"int8"``: one scale per output channel of
+            each weight tensor (the converter's default, most accurate) or, if ``False``,
+            one scale per convolution kernel (smaller file; accuracy can drop, especially
+            for depthwise kernels whose channels have very different ranges). The
+            converter keeps per-channel scales on fully connected kernels either way.
 
     Returns:
         The ``.tflite`` file's bytes.
 
     Raises:
         ValueError: an unknown ``mode``; ``representative_data`` missing for
-            ``"int8"``, given for another mode, empty or of the wrong shape.
+            ``"int8"``, given for another mode, empty or of the wrong shape;
+            ``per_channel=False`` for a mode with no integer weights.
         TypeError: ``model`` is not a Keras model.
     """
     import keras
@@ -80,6 +94,12 @@ def to_tflite(model, mode: str = "float32", representative_data=None) -> bytes:
         raise ValueError(
             f"representative_data is only used for mode='int8', not mode={mode!r}; omit it"
         )
+    boolean(per_channel, "per_channel")
+    if not per_channel and mode not in ("dynamic", "int8"):
+        raise ValueError(
+            f"per_channel=False applies to mode 'dynamic' or 'int8' (integer weights), "
+            f"not mode={mode!r}"
+        )
     import tensorflow as tf
 
     with tempfile.TemporaryDirectory() as folder:
@@ -88,6 +108,8 @@ def to_tflite(model, mode: str = "float32", representative_data=None) -> bytes:
         converter = tf.lite.TFLiteConverter.from_saved_model(saved)
         if mode != "float32":
             converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        # No public switch exists: TF 2.21 (pinned) reads this private converter attribute.
+        converter._experimental_disable_per_channel = not per_channel
         if mode == "float16":
             converter.target_spec.supported_types = [tf.float16]
         elif mode == "int8":
@@ -124,8 +146,7 @@ def interpreter(flatbuffer: bytes, threads: int = 1):
     """A LiteRT interpreter for ``flatbuffer`` with its input resized to batch 1 and allocated."""
     from ai_edge_litert.interpreter import Interpreter
 
-    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
-        raise ValueError(f"threads must be a positive integer, got {threads!r}")
+    integer(threads, "threads")
     with _quiet_native_stderr():  # LiteRT prints "INFO: Created ... XNNPACK delegate"
         interp = Interpreter(model_content=flatbuffer, num_threads=threads)
         detail = interp.get_input_details()[0]
@@ -236,8 +257,7 @@ def latency_ms(flatbuffer: bytes, runs: int = 30, threads: int = 1, warmup: int 
         ValueError: a bad ``runs``, ``threads`` or ``warmup``.
     """
     for name, value, minimum in (("runs", runs, 1), ("threads", threads, 1), ("warmup", warmup, 0)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-            raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+        integer(value, name, minimum)
     interp = interpreter(flatbuffer, threads=threads)
     shape = interp.get_input_details()[0]["shape"]
     x = np.random.default_rng(0).standard_normal(shape).astype("float32")

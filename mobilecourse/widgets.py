@@ -20,6 +20,7 @@ import html
 import ipywidgets as w
 
 from mobilecourse import costs
+from mobilecourse._validate import positive_number
 from mobilecourse.units import format_bytes
 
 __all__ = [
@@ -119,8 +120,7 @@ def conv_costs(
         ValueError: a non-positive size, channel count, kernel, stride or multiplier.
     """
     for name, value in (("alpha", alpha), ("rho", rho)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
-            raise ValueError(f"{name} must be a positive number, got {value!r}")
+        positive_number(value, name)
     m = max(1, int(alpha * in_channels))
     n = max(1, int(alpha * out_channels))
     d = max(1, round(rho * size))

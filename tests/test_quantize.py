@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
 from mobilecourse import quantize as q
-from mobilecourse import tflite
+from mobilecourse import models, tflite
 
 # --- affine quantization ------------------------------------------------------------
 
@@ -255,3 +255,43 @@ def test_apply_weight_sharing_and_binarization():
         np.testing.assert_array_equal(a, b)
     with pytest.raises(TypeError, match="model"):
         q.apply_binarization("model")
+
+
+def _conv_channels(model) -> int:
+    """Output channels of every convolution kernel (standard and depthwise)."""
+    total = 0
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.DepthwiseConv2D):
+            total += layer.kernel.shape[2] * layer.kernel.shape[3]
+        elif isinstance(layer, keras.layers.Conv2D):
+            total += layer.kernel.shape[-1]
+    return total
+
+
+def test_per_tensor_int8_drops_about_24_bytes_per_conv_channel():
+    keras.utils.clear_session()
+    model = models.digits_cnn(width=2.0)
+    x = np.random.default_rng(0).random((16, 28, 28, 1), dtype="float32")
+    per_channel = tflite.to_tflite(model, "int8", representative_data=x)
+    per_tensor = tflite.to_tflite(model, "int8", representative_data=x, per_channel=False)
+    channels = _conv_channels(model)
+    assert channels == 704
+    # kernel and int32 bias each carry a float32 scale and an int64 zero point per channel
+    assert len(per_channel) - len(per_tensor) == pytest.approx(24 * channels, rel=0.05)
+    per_channel_tensors = [
+        (d["name"], len(d["quantization_parameters"]["scales"]))
+        for d in tflite.interpreter(per_tensor).get_tensor_details()
+        if len(d["quantization_parameters"]["scales"]) > 1
+    ]
+    # only the dense kernel keeps a scale per output (the converter's rule for MatMul)
+    assert [n for _, n in per_channel_tensors] == [10], per_channel_tensors
+    dynamic = tflite.to_tflite(model, "dynamic", per_channel=False)
+    assert len(dynamic) < len(tflite.to_tflite(model, "dynamic"))
+
+
+def test_per_channel_argument_rules():
+    model = tiny_model()
+    with pytest.raises(ValueError, match="per_channel=False applies to mode 'dynamic' or 'int8'"):
+        tflite.to_tflite(model, "float16", per_channel=False)
+    with pytest.raises(ValueError, match="per_channel must be True or False"):
+        tflite.to_tflite(model, "dynamic", per_channel="no")
