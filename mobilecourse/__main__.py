@@ -3,6 +3,10 @@
 Commands:
     profile MODEL   print the per-layer cost table and totals of a course model.
     bench           execute every lesson headless and print its wall time and the total.
+    release OUT_DIR write the student release of the lessons (solutions stripped).
+    slides [OUT_DIR]
+                    build one offline reveal.js deck per lesson (default: slides/).
+    app             serve the cost calculators with Voila on 127.0.0.1.
 
 Errors are one line on stderr with exit status 2.
 """
@@ -45,6 +49,12 @@ def _parser() -> argparse.ArgumentParser:
     prof.add_argument("--format", choices=FORMATS, default="text", help="output format")
     prof.add_argument("--all-layers", action="store_true", help="also list layers with no cost")
     sub.add_parser("bench", help="run every lesson headless and report its wall time")
+    rel = sub.add_parser("release", help="write the student copy of the lessons")
+    rel.add_argument("out_dir", help="folder to write (not notebooks/), e.g. build/student")
+    sli = sub.add_parser("slides", help="build the offline reveal.js decks")
+    sli.add_argument("out_dir", nargs="?", help="folder for the decks (default: slides/)")
+    app = sub.add_parser("app", help="serve the cost calculators as a Voila web app")
+    app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
     return parser
 
 
@@ -111,7 +121,42 @@ def main(argv: list[str] | None = None) -> int:
 
         run_lessons()
         print(f"{'profile_model(MobileNetV2-224)':<32} {1000 * profile_seconds():>8.1f} ms")
+    else:
+        try:
+            return _COMMANDS[args.command](args)
+        except (ValueError, RuntimeError) as err:
+            print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
+            return 2
     return 0
+
+
+def _release(args) -> int:
+    from mobilecourse.bench import NOTEBOOK_DIR
+    from mobilecourse.release import make_release
+
+    written = make_release(args.out_dir, NOTEBOOK_DIR)
+    lessons = [p for p in written if p.suffix == ".ipynb"]
+    print(f"wrote {len(lessons)} student notebooks and README.md to {written[0].parent}")
+    return 0
+
+
+def _slides(args) -> int:
+    from mobilecourse import slides
+    from mobilecourse.bench import NOTEBOOK_DIR
+
+    out_dir = NOTEBOOK_DIR.parent / "slides" if args.out_dir is None else args.out_dir
+    for deck in slides.build_all(NOTEBOOK_DIR, out_dir):
+        print(deck)
+    return 0
+
+
+def _app(args) -> int:
+    from mobilecourse import app
+
+    return app.serve(port=args.port)
+
+
+_COMMANDS = {"release": _release, "slides": _slides, "app": _app}
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ __all__ = [
     "NOTEBOOK_DIR",
     "Latency",
     "latency",
+    "execute_notebook",
     "lesson_paths",
     "profile_seconds",
     "run_lessons",
@@ -28,8 +29,11 @@ def lesson_paths(folder: Path = NOTEBOOK_DIR) -> list[Path]:
     return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def run_notebook(path: Path, timeout: int = 600) -> float:
-    """Execute a notebook headless in its own folder, without saving it; return seconds.
+def execute_notebook(path: Path, timeout: int = 600):
+    """Execute a notebook headless in its own folder, without saving it.
+
+    Returns:
+        ``(notebook, seconds)``: the executed ``nbformat`` node and the wall time.
 
     Raises:
         nbclient.exceptions.CellExecutionError: a cell raised.
@@ -51,7 +55,12 @@ def run_notebook(path: Path, timeout: int = 600) -> float:
     )
     start = time.perf_counter()
     client.execute()
-    return time.perf_counter() - start
+    return nb, time.perf_counter() - start
+
+
+def run_notebook(path: Path, timeout: int = 600) -> float:
+    """Execute a notebook headless (:func:`execute_notebook`); return its wall time in seconds."""
+    return execute_notebook(path, timeout)[1]
 
 
 def run_lessons(paths: list[Path] | None = None, out=print) -> dict[str, float]:

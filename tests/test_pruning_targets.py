@@ -14,10 +14,11 @@ from mobilecourse.pruning import (
     sparsity_report,
     strip_pruning,
 )
-from mobilecourse.training import accuracy, compile_model, fit
+from mobilecourse.training import accuracy, fit
 
 BATCH = 64
 SENSITIVE = ["conv1", "ds1_dw", "ds2_dw", "ds3_dw"]  # left dense (lesson 06, section 4)
+POINTWISE = ["ds1_pw", "ds2_pw", "ds3_pw"]
 
 
 @pytest.fixture(scope="module")
@@ -48,7 +49,6 @@ def test_80_percent_sparse_after_fine_tuning(digits, baseline):
     final = round(0.8 * sizes.sum() / sizes.drop(SENSITIVE).sum(), 4)
     steps_per_epoch = -(-len(train[0]) // BATCH)
     sparse = strip_pruning(model)
-    compile_model(sparse, learning_rate=3e-3)  # the clone would share the baseline's optimizer
     schedule = PolynomialSchedule(0.0, final, begin_step=0, end_step=steps_per_epoch)
     fit(
         sparse,
@@ -67,15 +67,14 @@ def test_80_percent_sparse_after_fine_tuning(digits, baseline):
 
 
 def test_half_the_filters_cut_macs_and_keep_accuracy(digits, baseline):
+    """Half the filters of every pointwise layer; conv1 (the most sensitive) is kept."""
     train, test = digits
     model, base_acc = baseline
     keras.utils.set_random_seed(2)
-    slim = prune_filters(model, 0.5)
+    slim = prune_filters(model, 0.5, layers=POINTWISE)
+    assert [slim.get_layer(n).filters for n in POINTWISE] == [32, 64, 128]
     cut = 1 - profile_model(slim).macs / profile_model(model).macs
     assert cut >= 0.40, cut
-    compile_model(slim, learning_rate=3e-3)
-    fit(slim, train, epochs=3, batch_size=BATCH)
+    fit(slim, train, epochs=4, batch_size=BATCH, schedule="cosine")
     slim_acc = accuracy(slim, test)
-    # the issue asks for 2 points; measured here: 2.4 points below a 96.6 % baseline after
-    # 3 epochs (1.3 points in the notebook's run), so the bound is 3 points
-    assert slim_acc >= base_acc - 0.03, (slim_acc, base_acc)
+    assert slim_acc >= base_acc - 0.02, (slim_acc, base_acc)

@@ -1,0 +1,126 @@
+"""The cost calculators as a standalone web app (Voila), for lectures without code.
+
+:func:`calculators_notebook` is the app: a title, the counting conventions and one
+cell per calculator of :mod:`mobilecourse.widgets`. :func:`serve` writes it to a
+temporary folder and runs Voila on it, bound to 127.0.0.1, until interrupted
+(``make app`` or ``python -m mobilecourse app``). Voila shows only the widgets and
+Markdown, never the code.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from mobilecourse._validate import integer
+
+__all__ = ["CALCULATORS", "calculators_notebook", "serve", "voila_command", "write_app"]
+
+#: (heading, explanation, widgets factory) of each calculator, in the app's order.
+CALCULATORS = (
+    (
+        "Convolution cost",
+        "MACs and parameters of one layer: standard, depthwise separable (MobileNet) and "
+        "group convolution (ShuffleNet), with MobileNet's width multiplier α and "
+        "resolution multiplier ρ. The defaults are MobileNet's Table 3 layer "
+        "(14×14×512 → 512, 3×3).",
+        "conv_cost_explorer",
+    ),
+    (
+        "MobileNet v1",
+        "The whole network profiled at width α and input size (Howard et al. 2017, "
+        "Tables 6 and 7).",
+        "mobilenet_explorer",
+    ),
+    (
+        "SqueezeNet design space",
+        "Model size as the squeeze ratio and the share of 3×3 filters change "
+        "(Iandola et al. 2016, Figure 3).",
+        "fire_explorer",
+    ),
+)
+
+APP_NAME = "calculators.ipynb"
+
+
+def calculators_notebook():
+    """The app as an ``nbformat`` notebook (no outputs; Voila executes it)."""
+    import nbformat
+
+    cells = [
+        nbformat.v4.new_markdown_cell(
+            "# Light-weight CNN cost calculators\n\n"
+            "Counting conventions of the course: a **MAC** is one multiply-accumulate; "
+            "**FLOPs = 2 × MACs**; MACs count convolution and dense kernels per image; "
+            "parameters without bias here, as in the papers. Move a slider (or focus it "
+            "and use the arrow keys) to update the numbers."
+        ),
+        nbformat.v4.new_code_cell("from mobilecourse import widgets"),
+    ]
+    for heading, text, factory in CALCULATORS:
+        cells.append(nbformat.v4.new_markdown_cell(f"## {heading}\n\n{text}"))
+        cells.append(nbformat.v4.new_code_cell(f"widgets.{factory}()"))
+    notebook = nbformat.v4.new_notebook(cells=cells)
+    notebook.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3 (ipykernel)",
+        "language": "python",
+    }
+    return notebook
+
+
+def write_app(folder) -> Path:
+    """Write :func:`calculators_notebook` to ``folder``; return the notebook's path."""
+    import nbformat
+
+    path = Path(folder) / APP_NAME
+    path.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(calculators_notebook(), path)
+    return path
+
+
+def voila_command(notebook, port: int) -> list[str]:
+    """The Voila command line serving ``notebook`` on 127.0.0.1:``port``, no browser."""
+    port = integer(port, "port")
+    if port > 65535:
+        raise ValueError(f"port must be at most 65535, got {port}")
+    voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which("voila")
+    if voila is None:
+        raise RuntimeError(
+            "voila is not installed in this environment; run `make setup` (it installs the "
+            "course's pinned dependencies, voila included)"
+        )
+    return [
+        voila,
+        str(notebook),
+        "--no-browser",
+        f"--port={port}",
+        "--Voila.ip=127.0.0.1",
+        "--theme=light",
+        "--show_tracebacks=True",
+        # kernels are shut down by the page's unload beacon, which carries no XSRF token
+        "--Voila.tornado_settings=disable_check_xsrf=True",
+    ]
+
+
+def serve(port: int = 8866) -> int:
+    """Serve the calculators until Ctrl-C; return Voila's exit status.
+
+    Raises:
+        ValueError: a bad ``port``.
+        RuntimeError: Voila is not installed.
+    """
+    from mobilecourse import QUIET_TF_ENV
+
+    with tempfile.TemporaryDirectory(prefix="mobilecourse-app-") as folder:
+        command = voila_command(write_app(folder), port)
+        print(f"calculators at http://127.0.0.1:{port}/ (Ctrl-C to stop)", flush=True)
+        env = {**os.environ, **QUIET_TF_ENV}
+        try:
+            return subprocess.call(command, cwd=folder, env=env)
+        except KeyboardInterrupt:
+            return 0
