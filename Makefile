@@ -7,14 +7,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-pyproject
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test lint bench clean distclean
+.PHONY: help setup lab test lint bench slides app release clean distclean
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (127.0.0.1)"
 	@echo "make test       set up .venv and run every test, notebooks included"
 	@echo "make bench      run every lesson headless and report its wall time"
-	@echo "make clean      remove caches and build output (keeps .venv)"
-	@echo "make distclean  clean, and remove .venv too"
+	@echo "make slides     build the offline reveal.js decks slides/NN_name.slides.html (needs npm)"
+	@echo "make app        serve the cost calculators as a web app (Voila, 127.0.0.1:8866)"
+	@echo "make release    write the student copy of the lessons to build/student (OUT=dir)"
+	@echo "make clean      remove caches, build output and built decks (keeps .venv)"
+	@echo "make distclean  clean, and remove .venv and slides/node_modules too"
 
 # Re-install only when pyproject.toml changed since the last install.
 $(STAMP): pyproject.toml
@@ -36,19 +39,39 @@ LAB_ARGS := --ServerApp.ip=127.0.0.1 --ServerApp.root_dir=notebooks \
 lab: setup
 	$(BIN)/jupyter lab $(LAB_ARGS)
 
+# reveal.js, MathJax, require.js and jQuery for the decks, from npm (pinned by the lock file).
+SLIDES_VENDOR := slides/node_modules/.package-lock.json
+$(SLIDES_VENDOR): slides/package.json slides/package-lock.json
+	@command -v npm >/dev/null || { \
+	  echo "error: the slides need Node.js's npm to install reveal.js and MathJax locally." >&2; \
+	  echo "       Debian/Ubuntu: sudo apt-get install npm; other systems: https://nodejs.org" >&2; \
+	  exit 1; }
+	npm ci --prefix slides --no-audit --no-fund --loglevel=error
+	@touch $@
+
+slides: setup $(SLIDES_VENDOR)
+	$(BIN)/python -m mobilecourse slides
+
+app: setup
+	$(BIN)/python -m mobilecourse app
+
+OUT ?= build/student
+release: setup
+	$(BIN)/python -m mobilecourse release $(OUT)
+
 lint: setup
 	$(BIN)/ruff check mobilecourse tests
 
-test: setup lint
+test: setup lint $(SLIDES_VENDOR)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) tests notebooks
 
 bench: setup
 	$(BIN)/python -m mobilecourse bench
 
 clean:
-	rm -rf build .pytest_cache .hypothesis .ruff_cache *.egg-info
+	rm -rf build .pytest_cache .hypothesis .ruff_cache *.egg-info slides/*.slides.html
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 \
 	  | xargs -0 rm -rf
 
 distclean: clean
-	rm -rf $(VENV)
+	rm -rf $(VENV) slides/node_modules

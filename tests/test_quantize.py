@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mobilecourse import quantize as q
 from mobilecourse import models, tflite
+from mobilecourse import quantize as q
 
 # --- affine quantization ------------------------------------------------------------
 

@@ -92,7 +92,11 @@ def server(command: list[str], url: str, cwd: Path, env: dict | None = None, log
     log_file = open(log, "wb") if log else subprocess.DEVNULL  # noqa: SIM115
     env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0", **(env or {})}
     process = subprocess.Popen(
-        command, cwd=cwd, env=env, stdout=log_file, stderr=subprocess.STDOUT,
+        command,
+        cwd=cwd,
+        env=env,
+        stdout=log_file,
+        stderr=subprocess.STDOUT,
         start_new_session=True,
     )
     try:
