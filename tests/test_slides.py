@@ -1,0 +1,350 @@
+"""The offline slide decks: one per lesson, nothing loaded from the internet.
+
+The decks are built into a temporary folder whose ``node_modules`` is a link to
+``slides/node_modules`` (``npm ci --prefix slides``, run by ``make slides``).
+Without it these tests fail, saying what to install: they never skip.
+
+Offline means: no tag makes the browser fetch anything outside the deck's folder
+when the deck opens. Every ``src``/``href``-like attribute, every ``<link>``, every
+``url()``/``@import`` in a style sheet and every quoted URL in a script (the
+``require([...])`` list, the MathJax and module loaders) must be relative. The one
+exception is the ``href`` of an ``<a>`` anchor: a link a lesson's Markdown gives
+to a paper is followed only when someone clicks it, so it loads nothing.
+A real browser recording every request is the job of the browser tests.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from html.parser import HTMLParser
+from pathlib import Path
+from urllib.parse import unquote, urlsplit
+
+import nbformat
+import pytest
+
+from mobilecourse.slides import (
+    DECK_SUFFIX,
+    VENDOR,
+    VendorMissingError,
+    build_all,
+    build_deck,
+    expected_slide_count,
+    missing_vendor,
+)
+
+REPO = Path(__file__).resolve().parents[1]
+NOTEBOOKS = REPO / "notebooks"
+NODE_MODULES = REPO / "slides" / "node_modules"
+LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+
+#: Attributes through which a tag makes the browser load something.
+LOADING_ATTRS = {
+    "src",
+    "href",
+    "srcset",
+    "data",
+    "action",
+    "formaction",
+    "poster",
+    "background",
+    "manifest",
+    "xlink:href",
+}
+_ABSOLUTE = re.compile(r"^\s*(?:[a-z][a-z0-9+.-]*:)?//", re.IGNORECASE)
+# A quoted string in a script that starts like a URL to another host.
+_QUOTED_URL = re.compile(r"""(["'`])\s*((?:https?:)?//[^"'`\s]*)\1""", re.IGNORECASE)
+_CSS_URL = re.compile(r"""(?:url\(\s*["']?|@import\s+["'])\s*((?:https?:)?//[^"')\s]*)""", re.I)
+# The quoted .js paths of require([...]) calls.
+_REQUIRE_LIST = re.compile(r"require\s*\((?:\s*\{.*?\}\s*,)?\s*\[(.*?)\]", re.DOTALL)
+_QUOTED = re.compile(r"""["']([^"']+)["']""")
+
+
+class _DeckParser(HTMLParser):
+    """Collects the URLs a deck loads, its anchors, script and style texts, and sections."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.loads: list[tuple[str, str, str]] = []  # (tag, attribute, value)
+        self.anchors: list[str] = []
+        self.scripts: list[str] = []
+        self.styles: list[str] = []
+        self._text_of: str | None = None
+        self._depth = 0
+        self.columns = 0
+        self.vertical = 0
+        self.notes = 0
+
+    def handle_starttag(self, tag, attrs):
+        for name, value in attrs:
+            if value is None or name.lower() not in LOADING_ATTRS:
+                continue
+            if tag == "a" and name == "href":
+                self.anchors.append(value)
+            else:
+                self.loads.append((tag, name, value))
+        style = dict(attrs).get("style")
+        if style:
+            self.styles.append(style)
+        if tag in ("script", "style"):
+            self._text_of = tag
+        elif tag == "section":
+            if self._depth == 0:
+                self.columns += 1
+            elif self._depth == 1:
+                self.vertical += 1
+            self._depth += 1
+        elif tag == "aside" and "notes" in (dict(attrs).get("class") or "").split():
+            self.notes += 1
+
+    def handle_endtag(self, tag):
+        if tag in ("script", "style"):
+            self._text_of = None
+        elif tag == "section":
+            self._depth -= 1
+
+    def handle_data(self, data):
+        if self._text_of == "script":
+            self.scripts.append(data)
+        elif self._text_of == "style":
+            self.styles.append(data)
+
+
+def _parse(path: Path) -> _DeckParser:
+    parser = _DeckParser()
+    parser.feed(path.read_text(encoding="utf-8"))
+    parser.close()
+    return parser
+
+
+def _require_node_modules():
+    if not (NODE_MODULES / "reveal.js").is_dir():
+        pytest.fail(
+            f"{NODE_MODULES} is missing: the decks need the vendored reveal.js, MathJax, "
+            "require.js and jQuery. Install Node.js and npm (Debian/Ubuntu: apt-get install "
+            "npm), then run `make slides` (or `npm ci --prefix slides`)."
+        )
+
+
+def _deck_dir(path: Path) -> Path:
+    """``path`` made a deck folder: created, with ``slides/node_modules`` linked in."""
+    _require_node_modules()
+    path.mkdir(parents=True, exist_ok=True)
+    (path / "node_modules").symlink_to(NODE_MODULES, target_is_directory=True)
+    return path
+
+
+@pytest.fixture(scope="module")
+def decks(tmp_path_factory) -> list[Path]:
+    out = _deck_dir(tmp_path_factory.mktemp("decks"))
+    return build_all(NOTEBOOKS, out)
+
+
+def _local_targets(deck: Path, parser: _DeckParser) -> list[str]:
+    """Every URL the deck loads from its own folder (scripts, style sheets, require list)."""
+    urls = [value for _, _, value in parser.loads if not value.startswith(("data:", "#"))]
+    for script in parser.scripts:
+        for listed in _REQUIRE_LIST.findall(script):
+            urls += _QUOTED.findall(listed)
+    return urls
+
+
+def test_lessons_exist():
+    assert len(LESSONS) >= 8, f"expected the course's lessons in {NOTEBOOKS}"
+
+
+def test_one_deck_per_lesson(decks):
+    assert [deck.name for deck in decks] == [p.stem + DECK_SUFFIX for p in LESSONS]
+    out = decks[0].parent
+    assert sorted(p.name for p in out.glob("*.html")) == [d.name for d in decks]
+    for deck in decks:
+        assert deck.stat().st_size > 10_000, f"{deck.name} is suspiciously small"
+
+
+def test_no_external_loads(decks):
+    for deck in decks:
+        parser = _parse(deck)
+        assert parser.loads, f"{deck.name}: no script or style sheet found at all"
+        remote = [(t, a, v) for t, a, v in parser.loads if _ABSOLUTE.match(v)]
+        assert not remote, f"{deck.name} loads from outside its folder: {remote}"
+        # Absolute local paths (/..., file:) would break a deck that is moved.
+        rooted = [
+            v for _, _, v in parser.loads if v.startswith("/") or v.lower().startswith("file:")
+        ]
+        assert not rooted, f"{deck.name} has non-relative URLs: {rooted}"
+        in_scripts = [m.group(2) for s in parser.scripts for m in _QUOTED_URL.finditer(s)]
+        assert not in_scripts, f"{deck.name}: scripts load URLs {in_scripts}"
+        in_styles = [u for s in parser.styles for u in _CSS_URL.findall(s)]
+        assert not in_styles, f"{deck.name}: style sheets load URLs {in_styles}"
+
+
+def test_known_cdns_are_gone(decks):
+    for deck in decks:
+        text = deck.read_text(encoding="utf-8")
+        for cdn in (
+            "unpkg.com",
+            "cdnjs.cloudflare.com",
+            "cdn.jsdelivr.net",
+            "mermaid",
+            "fonts.googleapis",
+        ):
+            assert cdn not in text, f"{deck.name} still mentions {cdn}"
+
+
+def test_vendored_urls_point_at_files(decks):
+    expected = {VENDOR[k] for k in ("reveal.js", "reveal.css", "reveal-theme", "reveal-notes")}
+    expected |= {VENDOR["require.js"], VENDOR["jquery"], VENDOR["mathjax"]}
+    for deck in decks:
+        parser = _parse(deck)
+        urls = _local_targets(deck, parser)
+        paths = {unquote(urlsplit(url).path) for url in urls}
+        assert expected <= paths, f"{deck.name} does not load {sorted(expected - paths)}"
+        for path in paths:
+            assert path.startswith("node_modules/"), f"{deck.name} loads {path} from outside"
+            assert (deck.parent / path).is_file(), f"{deck.name} loads {path}: no such file"
+        mathjax = [u for u in urls if urlsplit(u).path == VENDOR["mathjax"]]
+        assert len(mathjax) == 1, f"{deck.name}: MathJax is loaded {len(mathjax)} times"
+        query = urlsplit(mathjax[0]).query
+        assert query.startswith("config="), f"{deck.name}: MathJax has no configuration"
+        for name in query.removeprefix("config=").split(","):
+            config = deck.parent / "node_modules/mathjax/config" / f"{name}.js"
+            assert config.is_file(), f"{deck.name}: MathJax configuration {name} is not vendored"
+
+
+def test_decks_show_code_figures_and_math(decks):
+    for lesson, deck in zip(LESSONS, decks, strict=True):
+        nb = nbformat.read(lesson, as_version=4)
+        shown = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") != "skip"]
+        pngs = sum(
+            "image/png" in output.get("data", {}) for c in shown for output in c.get("outputs", [])
+        )
+        svgs = sum(
+            "image/svg+xml" in output.get("data", {})
+            for c in shown
+            for output in c.get("outputs", [])
+        )
+        text = deck.read_text(encoding="utf-8")
+        assert text.count('src="data:image/png;base64,') == pngs, f"{deck.name}: PNG figures"
+        assert text.count("<svg") >= svgs, f"{deck.name}: SVG figures"
+        assert "jp-InputArea" in text, f"{deck.name}: no code shown"
+        if any("$" in c.source for c in shown if c.cell_type == "markdown"):
+            assert "inlineMath: [ ['$','$']" in text, f"{deck.name}: MathJax not set up for $"
+            assert "displayMath: [ ['$$','$$']" in text, f"{deck.name}: MathJax not set up for $$"
+
+
+def test_widgets_fall_back_to_their_text(decks):
+    for lesson, deck in zip(LESSONS, decks, strict=True):
+        text = deck.read_text(encoding="utf-8")
+        assert "application/vnd.jupyter.widget" not in text, f"{deck.name}: widget state left"
+        nb = nbformat.read(lesson, as_version=4)
+        for cell in nb.cells:
+            for output in cell.get("outputs", []):
+                data = output.get("data", {})
+                if "application/vnd.jupyter.widget-view+json" in data and "text/plain" in data:
+                    shown = data["text/plain"].replace("&", "&amp;").replace("<", "&lt;")
+                    assert shown.replace(">", "&gt;") in text, f"{deck.name}: {shown!r}"
+
+
+def test_deck_sections_match_expected_slide_count(decks):
+    for lesson, deck in zip(LESSONS, decks, strict=True):
+        parser = _parse(deck)
+        assert parser.vertical == expected_slide_count(lesson), deck.name
+        assert parser.columns == expected_slide_count(lesson, horizontal=True), deck.name
+        assert parser.columns > 1, f"{deck.name}: a deck of a single slide"
+
+
+def _synthetic() -> nbformat.NotebookNode:
+    """Every slide type; the first visible cell is a plain '-' cell."""
+
+    def md(text, slide_type, **data):
+        cell = nbformat.v4.new_markdown_cell(text)
+        cell.metadata["slideshow"] = {"slide_type": slide_type}
+        if data:
+            cell.metadata["slideshow"]["data"] = data
+        return cell
+
+    cells = [
+        nbformat.v4.new_code_cell(
+            "SKIPPED_SETUP = 1", metadata={"slideshow": {"slide_type": "skip"}}
+        ),
+        md("note before anything", "notes"),
+        md("first visible: opens column 1", "-"),  # column 1, slide 1
+        md("a fragment", "fragment"),
+        md("down: column 1, slide 2", "subslide"),
+        md("SPEAKER_NOTE_TEXT", "notes"),
+        md("SKIPPED_TEXT", "skip"),
+        md("column 2, slide 1", "slide"),
+        md("column 2, slide 2", "subslide"),
+        md("column 2, slide 3", "subslide"),
+        md("another fragment", "fragment"),
+        md("column 3, slide 1", "slide"),
+        nbformat.v4.new_markdown_cell("no metadata: stays on column 3"),
+        md("last, skipped", "skip"),
+    ]
+    return nbformat.v4.new_notebook(cells=cells)
+
+
+def test_expected_slide_count_synthetic(tmp_path):
+    path = tmp_path / "90_synthetic.ipynb"
+    nbformat.write(_synthetic(), path)
+    assert expected_slide_count(path) == 6
+    assert expected_slide_count(path, horizontal=True) == 3
+    assert expected_slide_count(_synthetic()) == 6  # a NotebookNode works too
+
+
+def test_expected_slide_count_uncounted_and_hidden():
+    nb = _synthetic()
+    nb.cells[8].metadata.slideshow["data"] = {"visibility": "uncounted"}
+    assert expected_slide_count(nb) == 5
+    assert expected_slide_count(nb, horizontal=True) == 3
+    for cell in nb.cells:
+        cell.metadata["slideshow"] = {"slide_type": "skip"}
+    with pytest.raises(ValueError, match="no slide"):
+        expected_slide_count(nb)
+
+
+def test_synthetic_deck_matches_expected_count(tmp_path):
+    path = tmp_path / "90_synthetic.ipynb"
+    nbformat.write(_synthetic(), path)
+    deck = build_deck(path, _deck_dir(tmp_path / "out"))
+    assert deck == tmp_path / "out" / "90_synthetic.slides.html"
+    parser = _parse(deck)
+    assert (parser.columns, parser.vertical) == (3, 6)
+    assert parser.notes == 2  # the notes cell before the first slide stays a note too
+    text = deck.read_text(encoding="utf-8")
+    assert "SPEAKER_NOTE_TEXT" in text
+    assert "SKIPPED_TEXT" not in text and "SKIPPED_SETUP" not in text
+
+
+def test_missing_vendor_lists_absent_files(tmp_path):
+    assert missing_vendor(tmp_path) == list(VENDOR.values())
+    for url in VENDOR.values():
+        (tmp_path / url).parent.mkdir(parents=True, exist_ok=True)
+        (tmp_path / url).write_text("")
+    assert missing_vendor(tmp_path) == []
+    (tmp_path / VENDOR["mathjax"]).unlink()
+    assert missing_vendor(tmp_path) == [VENDOR["mathjax"]]
+
+
+def test_missing_vendor_gives_clear_error_and_no_deck(tmp_path):
+    lesson = LESSONS[0]
+    for build in (lambda: build_deck(lesson, tmp_path), lambda: build_all(NOTEBOOKS, tmp_path)):
+        with pytest.raises(RuntimeError) as info:
+            build()
+        assert isinstance(info.value, VendorMissingError)
+        message = str(info.value)
+        for needed in ("npm", "apt-get install npm", "make slides", "npm ci --prefix slides"):
+            assert needed in message, f"error message lacks {needed!r}: {message}"
+        assert list(tmp_path.iterdir()) == [], "a deck was written without its vendored files"
+
+
+def test_module_needs_no_tensorflow():
+    code = (
+        "import sys, mobilecourse.slides; "
+        "heavy = sorted(m for m in ('tensorflow', 'keras', 'nbconvert') if m in sys.modules); "
+        "sys.exit(f'imported {heavy}' if heavy else 0)"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
+    assert done.returncode == 0, done.stderr or done.stdout
