@@ -2,7 +2,7 @@
 
 import re
 
-from conftest import SCREENSHOTS, free_port, server
+from browser_support import SCREENSHOTS, free_port, server
 
 from mobilecourse import app
 

@@ -11,7 +11,7 @@ import shutil
 import sys
 import urllib.request
 
-from conftest import REPO, SCREENSHOTS, free_port, server
+from browser_support import REPO, SCREENSHOTS, free_port, server
 
 LESSON = "03_fire_modules.ipynb"
 TOKEN = "mobilecourse-browser-test"

@@ -10,7 +10,7 @@ saved as a screenshot under ``build/screenshots/slides/`` for a person to look a
 import re
 
 import pytest
-from conftest import REPO, SCREENSHOTS
+from browser_support import REPO, SCREENSHOTS
 
 from mobilecourse import slides
 from mobilecourse.bench import lesson_paths
