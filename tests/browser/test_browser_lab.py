@@ -41,6 +41,12 @@ def test_run_all_then_operate_the_fire_explorer(page, tmp_path):
     (notification / "notification.jupyterlab-settings").write_text(
         json.dumps({"checkForUpdates": False, "fetchNews": "false"})
     )
+    # render every cell, not only those in view, so the widget exists wherever it scrolls
+    notebook_settings = settings / "@jupyterlab" / "notebook-extension"
+    notebook_settings.mkdir(parents=True)
+    (notebook_settings / "tracker.jupyterlab-settings").write_text(
+        json.dumps({"windowingMode": "none"})
+    )
     port = free_port()
     base = f"http://127.0.0.1:{port}"
     command = [
@@ -68,11 +74,11 @@ def test_run_all_then_operate_the_fire_explorer(page, tmp_path):
         explorer = page.locator(
             ".widget-vbox", has_text="SqueezeNet design-space explorer"
         ).last  # the live view of this run
-        explorer.locator(".noUi-handle").first.wait_for(timeout=120_000)
+        explorer.locator(".noUi-handle").first.wait_for(state="attached", timeout=180_000)
         page.wait_for_function(  # every cell has run: no "[*]" prompt is left
             "() => ![...document.querySelectorAll('.jp-InputArea-prompt')]"
             ".some(p => p.innerText.includes('*'))",
-            timeout=120_000,
+            timeout=180_000,
         )
         stderr = "application/vnd.jupyter.stderr"
         errors = page.locator(f".jp-OutputArea-output[data-mime-type='{stderr}']")
