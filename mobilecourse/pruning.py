@@ -37,6 +37,7 @@ from keras import layers as klayers
 
 from mobilecourse import _validate
 from mobilecourse._validate import fraction, integer
+from mobilecourse.profile import _functional, _nodes_in_order
 
 __all__ = [
     "PRUNABLE_LAYERS",
@@ -600,16 +601,6 @@ _CHANNELWISE = (
 )
 
 
-def _nodes_in_order(model) -> list:
-    order = {id(op): i for i, op in enumerate(model.operations)}
-    nodes = []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        nodes.extend(
-            sorted(model._nodes_by_depth[depth], key=lambda n: order.get(id(n.operation), -1))
-        )
-    return nodes
-
-
 def _filters_to_keep(kernel: np.ndarray, fraction: float) -> np.ndarray:
     """Indices (ascending) of the output filters of largest L1 norm."""
     n = kernel.shape[-1]
@@ -651,11 +642,7 @@ def prune_filters(
     """
     model = _model(model)
     fraction = _validate.fraction(fraction, "fraction")
-    functional = (
-        getattr(model, "_functional", None) if isinstance(model, keras.Sequential) else model
-    )
-    if functional is None:
-        raise ValueError(f"model {model.name!r} is a Sequential model that has not been built")
+    functional = _functional(model)  # the profiler's graph walk: one way to read a model
     convs = [
         layer
         for layer in functional.layers
