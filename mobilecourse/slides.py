@@ -259,7 +259,9 @@ def build_all(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike) -> l
     """
     out_dir = Path(out_dir)
     _check_vendor(out_dir)
-    lessons = sorted(Path(notebooks_dir).glob("[0-9][0-9]_*.ipynb"))
+    from mobilecourse.bench import lesson_paths
+
+    lessons = lesson_paths(notebooks_dir)
     if not lessons:
         raise FileNotFoundError(f"no lesson notebooks (NN_name.ipynb) in {notebooks_dir}")
     exporter = _exporter()

@@ -4,15 +4,15 @@ import contextlib
 import io
 import math
 import re
-from pathlib import Path
 
 import nbformat
 import pytest
 
 from mobilecourse import checks
+from mobilecourse.bench import lesson_paths
 from mobilecourse.release import SOLUTION_TAG, strip_solution
 
-NOTEBOOKS = sorted((Path(__file__).parent.parent / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+NOTEBOOKS = lesson_paths()
 CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\)")
 
 

@@ -25,6 +25,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
+from mobilecourse.bench import lesson_paths
 from mobilecourse.slides import (
     DECK_SUFFIX,
     VENDOR,
@@ -38,7 +39,7 @@ from mobilecourse.slides import (
 REPO = Path(__file__).resolve().parents[1]
 NOTEBOOKS = REPO / "notebooks"
 NODE_MODULES = REPO / "slides" / "node_modules"
-LESSONS = sorted(NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
+LESSONS = lesson_paths(NOTEBOOKS)
 
 #: Attributes through which a tag makes the browser load something.
 LOADING_ATTRS = {
