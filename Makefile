@@ -12,7 +12,7 @@ PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sa
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (127.0.0.1)"
 	@echo "make test       set up .venv and run every test, notebooks included"
-	@echo "make bench      run every lesson headless and report its wall time"
+	@echo "make bench      run every lesson headless and write build/bench.md and build/bench.json"
 	@echo "make slides     build the offline reveal.js decks slides/NN_name.slides.html (needs npm)"
 	@echo "make app        serve the cost calculators as a web app (Voila, 127.0.0.1:8866)"
 	@echo "make release    write the student copy of the lessons to build/student (OUT=dir)"

@@ -2,19 +2,25 @@
 
 Commands:
     profile MODEL   print the per-layer cost table and totals of a course model.
-    bench           execute every lesson headless and print its wall time and the total.
+    bench [--out DIR] [--lessons 02,07]
+                    execute the lessons headless and write DIR/bench.md and DIR/bench.json
+                    (default DIR: build/): wall times against the targets, what the lessons
+                    measured, our profiler against TensorFlow's, the environment's size.
     release OUT_DIR write the student release of the lessons (solutions stripped).
     slides [OUT_DIR]
                     build one offline reveal.js deck per lesson (default: slides/).
     app             serve the cost calculators with Voila on 127.0.0.1.
 
-Errors are one line on stderr with exit status 2.
+Errors are one line on stderr with exit status 2. ``bench`` exits with status 1 if a
+lesson, a probe or a measurement failed (the report is still written; one line on
+stderr per failure).
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 
 MODELS = ("mobilenet_v1", "mobilenet_v2", "squeezenet", "shufflenet")
 FORMATS = ("text", "csv", "markdown")
@@ -48,7 +54,18 @@ def _parser() -> argparse.ArgumentParser:
     )
     prof.add_argument("--format", choices=FORMATS, default="text", help="output format")
     prof.add_argument("--all-layers", action="store_true", help="also list layers with no cost")
-    sub.add_parser("bench", help="run every lesson headless and report its wall time")
+    ben = sub.add_parser(
+        "bench",
+        help="run every lesson headless and write build/bench.md and build/bench.json",
+    )
+    ben.add_argument(
+        "--out", metavar="DIR", help="folder for bench.md and bench.json (default: build/)"
+    )
+    ben.add_argument(
+        "--lessons",
+        metavar="NN,NN",
+        help="only these lessons, by number prefix, e.g. 02,07 (default: all)",
+    )
     rel = sub.add_parser("release", help="write the student copy of the lessons")
     rel.add_argument("out_dir", help="folder to write (not notebooks/), e.g. build/student")
     sli = sub.add_parser("slides", help="build the offline reveal.js decks")
@@ -116,11 +133,6 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{parser.prog} profile: error: {err}", file=sys.stderr)
             return 2
         print(text.rstrip("\n"))
-    elif args.command == "bench":
-        from mobilecourse.bench import profile_seconds, run_lessons
-
-        run_lessons()
-        print(f"{'profile_model(MobileNetV2-224)':<32} {1000 * profile_seconds():>8.1f} ms")
     else:
         try:
             return _COMMANDS[args.command](args)
@@ -128,6 +140,26 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
             return 2
     return 0
+
+
+def _bench(args) -> int:
+    from mobilecourse import bench, bench_report, quiet_tensorflow
+
+    quiet_tensorflow()
+    out_dir = bench.NOTEBOOK_DIR.parent / "build" if args.out is None else Path(args.out)
+    lessons = bench.select_lessons(args.lessons)
+    try:  # before the long run: a folder that cannot be made fails now
+        out_dir.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise ValueError(f"cannot use --out {out_dir}: {err.strerror or err}") from None
+    results = bench_report.run_bench(
+        lessons, selection=args.lessons, out=lambda line: print(line, flush=True)
+    )
+    for path in bench_report.write_report(results, out_dir):
+        print(f"wrote {path}")
+    for error in results["errors"]:
+        print(f"python -m mobilecourse bench: error: {error}", file=sys.stderr)
+    return 1 if results["errors"] else 0
 
 
 def _release(args) -> int:
@@ -156,7 +188,7 @@ def _app(args) -> int:
     return app.serve(port=args.port)
 
 
-_COMMANDS = {"release": _release, "slides": _slides, "app": _app}
+_COMMANDS = {"bench": _bench, "release": _release, "slides": _slides, "app": _app}
 
 
 if __name__ == "__main__":

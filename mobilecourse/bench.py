@@ -1,23 +1,67 @@
-"""Timing helpers behind ``make bench``: how long each lesson takes to run headless."""
+"""The measurements behind ``make bench``: lesson timing, LiteRT latency, profilers, sizes.
+
+``make bench`` (``python -m mobilecourse bench``) runs
+:func:`mobilecourse.bench_report.run_bench`, which measures with this module, in one run:
+
+* the wall time of every lesson executed headless (:func:`run_lesson`), against the
+  targets :data:`LESSON_TARGET_SECONDS` and :data:`TOTAL_TARGET_SECONDS`;
+* what the lessons themselves measured in that run: when a lesson listed in
+  :data:`PROBES` is executed, one extra code cell (a *probe*, appended in memory; the
+  notebook file is never written) evaluates an expression over names the lesson defined
+  and prints one line ``PROBE_MARKER + json``, parsed back by :func:`read_probe`;
+* our profiler against TensorFlow's ``tf.compat.v1.profiler`` on MobileNetV2-224
+  (:func:`compare_profilers`);
+* the size of the installed environment (:func:`environment_size`).
+
+Measuring, aggregating and formatting are kept apart: the functions here measure and
+return dataclasses or dicts; :mod:`mobilecourse.bench_report` aggregates and formats
+them. Conventions: MACs are multiply-accumulates, FLOPs = 2 x MACs; sizes in binary
+units (KiB, MiB).
+"""
 
 from __future__ import annotations
 
+import json
+import math
 import os
+import platform
+import statistics
+import subprocess
+import sys
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from mobilecourse._validate import integer
 
 __all__ = [
+    "LESSON_TARGET_SECONDS",
     "NOTEBOOK_DIR",
+    "PROBES",
+    "PROBE_MARKER",
+    "TOTAL_TARGET_SECONDS",
     "Latency",
-    "latency",
+    "LessonRun",
+    "TFProfilerCount",
+    "compare_profilers",
+    "directory_bytes",
+    "environment_size",
+    "error_line",
     "execute_notebook",
+    "git_commit",
+    "largest_distributions",
+    "latency",
     "lesson_paths",
+    "machine_info",
+    "probe_cell_source",
     "profile_seconds",
-    "run_lessons",
+    "read_probe",
+    "run_lesson",
     "run_notebook",
+    "select_lessons",
+    "tf_float_operations",
+    "versions",
 ]
 
 #: The repository's ``notebooks/`` folder, found from the package location.
@@ -29,8 +73,13 @@ def lesson_paths(folder: Path = NOTEBOOK_DIR) -> list[Path]:
     return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(path: Path, timeout: int = 600):
+def execute_notebook(path: Path, timeout: int = 600, extra_cells: Sequence[str] = ()):
     """Execute a notebook headless in its own folder, without saving it.
+
+    Args:
+        path: the ``.ipynb`` file.
+        timeout: seconds allowed per cell.
+        extra_cells: sources of code cells appended (in memory only) after the last cell.
 
     Returns:
         ``(notebook, seconds)``: the executed ``nbformat`` node and the wall time.
@@ -46,6 +95,7 @@ def execute_notebook(path: Path, timeout: int = 600):
     os.environ.update(QUIET_TF_ENV)
     path = Path(path)
     nb = nbformat.read(path, as_version=4)
+    nb.cells.extend(nbformat.v4.new_code_cell(source) for source in extra_cells)
     client = NotebookClient(
         nb,
         extra_arguments=["--IPKernelApp.log_level=ERROR"],  # no transport notice on stderr
@@ -63,31 +113,21 @@ def run_notebook(path: Path, timeout: int = 600) -> float:
     return execute_notebook(path, timeout)[1]
 
 
-def run_lessons(paths: list[Path] | None = None, out=print) -> dict[str, float]:
-    """Run every lesson, print a line per lesson and the total; return seconds by name."""
-    paths = lesson_paths() if paths is None else paths
-    if not paths:
-        raise FileNotFoundError(f"no lesson notebooks NN_*.ipynb in {NOTEBOOK_DIR}")
-    times: dict[str, float] = {}
-    out(f"{'lesson':<32} {'wall time':>10}")
-    for path in paths:
-        times[path.stem] = run_notebook(path)
-        out(f"{path.stem:<32} {times[path.stem]:>8.1f} s")
-    out(f"{'total':<32} {sum(times.values()):>8.1f} s")
-    return times
+def profile_seconds(repeats: int = 5, model=None) -> float:
+    """Median seconds ``profile_model`` takes on a built model (build excluded).
 
-
-def profile_seconds(repeats: int = 5) -> float:
-    """Median seconds ``profile_model`` takes on a built MobileNetV2-224 (build excluded)."""
-    import statistics
-
+    Args:
+        repeats: timed runs (>= 1).
+        model: a built ``keras.Model``; default a new MobileNetV2-224.
+    """
     from mobilecourse import quiet_tensorflow
 
+    integer(repeats, "repeats")
     quiet_tensorflow()
     from mobilecourse.models import mobilenet_v2
     from mobilecourse.profile import profile_model
 
-    model = mobilenet_v2()
+    model = mobilenet_v2() if model is None else model
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -117,6 +157,8 @@ class Latency:
 
 def latency(model, input_shape=None, runs: int = 30, threads: int = 1, warmup: int = 3) -> Latency:
     """Convert a Keras model to float32 TFLite and time it with the LiteRT interpreter.
+
+    The timing is :func:`mobilecourse.tflite.latency_ms`: ``Interpreter.invoke()`` only.
 
     Args:
         model: a built ``keras.Model``.
@@ -148,15 +190,7 @@ def latency(model, input_shape=None, runs: int = 30, threads: int = 1, warmup: i
             f"input_shape must match the model's input {model_shape}, got {input_shape!r}"
         )
     flatbuffer = tflite.to_tflite(model)
-    interp = tflite.interpreter(flatbuffer, threads=threads)
-    x = np.random.default_rng(0).standard_normal((1, *shape)).astype("float32")
-    for _ in range(warmup):
-        tflite.run(interp, x)
-    times = []
-    for _ in range(runs):
-        start = time.perf_counter()
-        tflite.run(interp, x)
-        times.append((time.perf_counter() - start) * 1000)
+    times = tflite.latency_ms(flatbuffer, runs=runs, threads=threads, warmup=warmup)
     return Latency(
         median_ms=float(np.median(times)),
         p90_ms=float(np.percentile(times, 90)),
@@ -164,3 +198,442 @@ def latency(model, input_shape=None, runs: int = 30, threads: int = 1, warmup: i
         threads=threads,
         tflite_bytes=len(flatbuffer),
     )
+
+
+# ------------------------------------------------------------------ the bench report
+
+#: Target wall time of one lesson executed headless, in seconds.
+LESSON_TARGET_SECONDS = 90
+#: Target wall time of all lessons together, in seconds (8 minutes).
+TOTAL_TARGET_SECONDS = 8 * 60
+
+#: Start of the one line a probe cell prints; the JSON follows on the same line.
+PROBE_MARKER = "@@mobilecourse-bench-probe@@"
+
+#: What the bench reads from a lesson it executes: lesson stem -> a Python expression
+#: over names the lesson defined, evaluated in the lesson's kernel after its last cell.
+#: Its value must be JSON-able once NumPy scalars and arrays are made plain.
+PROBES: dict[str, str] = {
+    "02_depthwise_separable": (
+        'measured[["MAC ratio (x)", "measured speed-up (x)", "standard ms", "separable ms"]]'
+        '.to_dict(orient="index")'
+    ),
+    "04_group_conv_and_shuffle": (
+        'measured[["MACs vs ResNet", "traffic vs ResNet", "latency (ms)", "latency vs ResNet"]]'
+        '.to_dict(orient="index")'
+    ),
+    "07_quantization": (
+        '{"table": table[["size (KiB)", "size ratio", "test accuracy", "LiteRT latency (ms)"]]'
+        '.to_dict(orient="index"), '
+        '"v2_latency_ms": v2_latency, "v2_size_ratio": v2_ratio, '
+        '"v2_bytes": {mode: len(flatbuffer) for mode, flatbuffer in v2_files.items()}}'
+    ),
+    "08_deploy_capstone": "capstone_summary",
+}
+
+_PROBE_TEMPLATE = """\
+import json as _bench_json
+
+
+def _bench_plain(value):
+    for method in ("tolist", "item"):  # NumPy arrays and scalars
+        if hasattr(value, method):
+            return getattr(value, method)()
+    raise TypeError(f"{{type(value).__name__}} is not JSON-able")
+
+
+try:
+    _bench_result = {{"value": eval({expression!r}, globals())}}
+    _bench_line = _bench_json.dumps(_bench_result, default=_bench_plain)
+except Exception as _bench_error:
+    _bench_message = str(_bench_error).strip().splitlines()
+    _bench_line = _bench_json.dumps(
+        {{"error": ": ".join([type(_bench_error).__name__, *_bench_message[:1]])}}
+    )
+print({marker!r} + _bench_line)
+"""
+
+
+def probe_cell_source(expression: str) -> str:
+    """The source of the probe cell that prints ``expression``'s value as one JSON line.
+
+    The cell never raises: an exception while evaluating or encoding ``expression`` is
+    printed as ``{"error": "Type: message"}`` instead of ``{"value": ...}``.
+    """
+    if not isinstance(expression, str) or not expression.strip():
+        raise ValueError(f"expression must be a non-empty string, got {expression!r}")
+    return _PROBE_TEMPLATE.format(expression=expression, marker=PROBE_MARKER)
+
+
+def _finite(value):
+    """``value`` with every non-finite float replaced by ``None`` (strict JSON)."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {key: _finite(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_finite(item) for item in value]
+    return value
+
+
+def read_probe(notebook) -> tuple[object, str | None]:
+    """Parse the probe line from an executed notebook's last cell.
+
+    Returns:
+        ``(value, error)``: the probed value (non-finite floats as ``None``) and
+        ``None``, or ``None`` and a one-line error.
+    """
+    cell = notebook.cells[-1] if notebook.cells else None
+    outputs = [] if cell is None else cell.get("outputs", [])
+    text = "".join(
+        out.get("text", "")
+        for out in outputs
+        if out.get("output_type") == "stream" and out.get("name") == "stdout"
+    )
+    for line in text.splitlines():
+        if line.startswith(PROBE_MARKER):
+            try:
+                result = json.loads(line[len(PROBE_MARKER) :])
+            except ValueError as err:
+                return None, f"probe output is not JSON: {err}"
+            if "error" in result:
+                return None, str(result["error"])
+            return _finite(result["value"]), None
+    return None, "the probe cell printed no probe line"
+
+
+@dataclass(frozen=True)
+class LessonRun:
+    """One lesson executed headless by the bench.
+
+    Attributes:
+        stem: the notebook's name without ``.ipynb``.
+        seconds: wall time (kernel start, every cell and the probe cell; up to the
+            failing cell if one raised).
+        error: one line if a cell of the lesson raised (or timed out), else ``None``.
+        probe: the expression probed, or ``None`` if the lesson has no probe.
+        probe_value: the probed value, if the probe ran and succeeded.
+        probe_error: one line if the probe failed, else ``None``.
+    """
+
+    stem: str
+    seconds: float
+    error: str | None = None
+    probe: str | None = None
+    probe_value: object = None
+    probe_error: str | None = None
+
+
+def error_line(err: BaseException) -> str:
+    name = getattr(err, "ename", None) or type(err).__name__
+    message = getattr(err, "evalue", None) if getattr(err, "ename", None) else str(err)
+    lines = str(message or "").strip().splitlines()
+    return f"{name}: {lines[0]}" if lines else name
+
+
+def run_lesson(path: Path, probe: str | None = None, timeout: int = 600) -> LessonRun:
+    """Execute one lesson headless, with ``probe`` (an expression) evaluated after it.
+
+    A cell that raises does not raise here: it is recorded in ``LessonRun.error`` (and
+    the probe is then not run).
+    """
+    path = Path(path)
+    extra = () if probe is None else (probe_cell_source(probe),)
+    start = time.perf_counter()
+    try:
+        notebook, seconds = execute_notebook(path, timeout, extra_cells=extra)
+    except Exception as err:  # a lesson cell raised, timed out or the kernel died
+        return LessonRun(path.stem, time.perf_counter() - start, error_line(err), probe)
+    if probe is None:
+        return LessonRun(path.stem, seconds)
+    value, probe_error = read_probe(notebook)
+    return LessonRun(path.stem, seconds, None, probe, value, probe_error)
+
+
+def select_lessons(spec: str | None, paths: Sequence[Path] | None = None) -> list[Path]:
+    """The lessons named by ``spec``, their number prefixes separated by commas.
+
+    Args:
+        spec: e.g. ``"02,07"``; ``None`` for every lesson.
+        paths: the lessons to choose from (default :func:`lesson_paths`).
+
+    Raises:
+        ValueError: an empty or malformed ``spec``, a number with no lesson, or no
+            lessons at all.
+    """
+    paths = lesson_paths() if paths is None else list(paths)
+    if not paths:
+        raise ValueError(f"no lesson notebooks NN_*.ipynb in {NOTEBOOK_DIR}")
+    if spec is None:
+        return paths
+    by_number = {p.stem.split("_", 1)[0]: p for p in paths}
+    wanted = [part.strip() for part in str(spec).split(",")]
+    if not all(part.isdigit() for part in wanted):
+        raise ValueError(f"--lessons must be lesson numbers separated by commas, got {spec!r}")
+    numbers = sorted({part.zfill(2) for part in wanted})
+    missing = [n for n in numbers if n not in by_number]
+    if missing:
+        raise ValueError(
+            f"no lesson {', '.join(missing)} in {NOTEBOOK_DIR}; "
+            f"the lessons are {', '.join(sorted(by_number))}"
+        )
+    return [by_number[n] for n in numbers]
+
+
+# ---------------------------------------------------------------- profiler comparison
+
+
+@dataclass(frozen=True)
+class TFProfilerCount:
+    """TensorFlow's own float-operation count of a Keras model (batch 1).
+
+    Attributes:
+        flops: total float operations ``tf.compat.v1.profiler`` counts.
+        flops_by_op: the same by TensorFlow op type.
+        graph_seconds: wall time to get a graph: trace a ``tf.function`` of the model and
+            freeze it with ``convert_variables_to_constants_v2``.
+        profile_seconds: wall time of ``tf.compat.v1.profiler.profile`` on that graph.
+    """
+
+    flops: int
+    flops_by_op: dict[str, int]
+    graph_seconds: float
+    profile_seconds: float
+
+    @property
+    def seconds(self) -> float:
+        """Graph plus profile: what TensorFlow needs to count a Keras 3 model."""
+        return self.graph_seconds + self.profile_seconds
+
+
+def tf_float_operations(model) -> TFProfilerCount:
+    """Count a Keras model's float operations with ``tf.compat.v1.profiler``, timed.
+
+    The model is traced as a ``tf.function`` at batch 1, frozen with
+    ``convert_variables_to_constants_v2`` and profiled with
+    ``ProfileOptionBuilder.float_operation()``, output suppressed.
+    """
+    from mobilecourse import quiet_tensorflow
+
+    quiet_tensorflow()
+    import tensorflow as tf
+    from tensorflow.python.framework.convert_to_constants import (
+        convert_variables_to_constants_v2,
+    )
+
+    tf.get_logger().setLevel("ERROR")  # a v1-API deprecation notice otherwise
+    start = time.perf_counter()
+    spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
+    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
+    graph = convert_variables_to_constants_v2(concrete).graph
+    graph_seconds = time.perf_counter() - start
+
+    builder = tf.compat.v1.profiler.ProfileOptionBuilder
+    options = builder(builder.float_operation()).with_empty_output().build()
+    start = time.perf_counter()
+    result = tf.compat.v1.profiler.profile(
+        graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
+    )
+    profile_seconds = time.perf_counter() - start
+
+    by_op: dict[str, int] = {}
+    stack = list(result.children)  # the "op" view chains op types as nested children
+    while stack:
+        node = stack.pop()
+        by_op[node.name] = int(node.float_ops)
+        stack.extend(node.children)
+    by_op = dict(sorted(by_op.items(), key=lambda item: (-item[1], item[0])))
+    return TFProfilerCount(int(result.total_float_ops), by_op, graph_seconds, profile_seconds)
+
+
+#: TensorFlow op types of the convolution and dense kernels: exactly what our MACs count.
+KERNEL_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
+
+
+def compare_profilers(repeats: int = 3) -> dict:
+    """Our ``profile_model`` against ``tf.compat.v1.profiler`` on MobileNetV2-224.
+
+    Both are timed on the same built model (build excluded), median of ``repeats``.
+
+    Returns:
+        A JSON-able dict: times in seconds, our MACs and FLOPs, TensorFlow's FLOPs, their
+        difference, and TensorFlow's FLOPs by op type.
+    """
+    integer(repeats, "repeats")
+    from mobilecourse import quiet_tensorflow
+
+    quiet_tensorflow()
+    from mobilecourse.models import mobilenet_v2
+    from mobilecourse.profile import profile_model
+
+    model = mobilenet_v2()
+    ours_seconds = profile_seconds(repeats, model)
+    macs = profile_model(model).macs
+    counts = [tf_float_operations(model) for _ in range(repeats)]
+    tf_flops = counts[-1].flops
+    if any(c.flops != tf_flops for c in counts):
+        raise RuntimeError("tf.compat.v1.profiler counted differently on repeated runs")
+    kernel_flops = sum(counts[-1].flops_by_op.get(op, 0) for op in KERNEL_OPS)
+    tf_seconds = statistics.median(c.seconds for c in counts)
+    return {
+        "model": model.name,
+        "input_shape": list(model.inputs[0].shape[1:]),
+        "repeats": repeats,
+        "ours_seconds": ours_seconds,
+        "tf_seconds": tf_seconds,
+        "tf_graph_seconds": statistics.median(c.graph_seconds for c in counts),
+        "tf_profile_seconds": statistics.median(c.profile_seconds for c in counts),
+        "tf_over_ours": tf_seconds / ours_seconds,
+        "macs": macs,
+        "flops": 2 * macs,
+        "tf_flops": tf_flops,
+        "tf_minus_ours_flops": tf_flops - 2 * macs,
+        "tf_kernel_flops": kernel_flops,
+        "tf_kernel_ops": list(KERNEL_OPS),
+        "tf_flops_by_op": counts[-1].flops_by_op,
+    }
+
+
+# ---------------------------------------------------------------- environment size
+
+
+def directory_bytes(folder: Path) -> int:
+    """Total size of the regular files under ``folder``, in bytes (symlinks not followed)."""
+    total = 0
+    for root, _dirs, files in os.walk(folder):
+        for name in files:
+            try:
+                info = os.lstat(os.path.join(root, name))
+            except OSError:  # removed while walking
+                continue
+            if not os.path.islink(os.path.join(root, name)):
+                total += info.st_size
+    return total
+
+
+def largest_distributions(paths: Sequence[Path | str], top: int = 10) -> list[dict]:
+    """The ``top`` installed distributions under ``paths`` with the most bytes on disk.
+
+    A distribution's size is the sum of the sizes of the files its ``RECORD`` lists that
+    exist (found with ``importlib.metadata``).
+
+    Returns:
+        ``[{"name", "version", "bytes"}, ...]``, largest first.
+    """
+    from importlib import metadata
+
+    integer(top, "top")
+    sizes: dict[str, dict] = {}
+    for dist in metadata.distributions(path=[str(p) for p in paths]):
+        name = dist.metadata["Name"]
+        if not name or name.lower() in sizes:
+            continue
+        total = 0
+        for file in dist.files or ():
+            located = Path(dist.locate_file(file))
+            if located.is_file() and not located.is_symlink():
+                total += located.stat().st_size
+        sizes[name.lower()] = {"name": name, "version": dist.version, "bytes": total}
+    return sorted(sizes.values(), key=lambda d: (-d["bytes"], d["name"].lower()))[:top]
+
+
+def environment_size(
+    prefix: Path | str | None = None, node_modules: Path | str | None = None, top: int = 10
+) -> dict:
+    """Bytes of the installed environment: the venv, ``slides/node_modules``, top packages.
+
+    Args:
+        prefix: the environment's root (default ``sys.prefix``).
+        node_modules: the slides' npm folder (default ``slides/node_modules`` of the
+            repository); reported as ``None`` if absent.
+        top: how many of the largest distributions to list.
+    """
+    prefix = Path(sys.prefix if prefix is None else prefix)
+    if node_modules is None:
+        node_modules = NOTEBOOK_DIR.parent / "slides" / "node_modules"
+    node_modules = Path(node_modules)
+    import site
+
+    site_packages = [p for p in site.getsitepackages([str(prefix)]) if Path(p).is_dir()]
+    return {
+        "prefix": str(prefix),
+        "prefix_bytes": directory_bytes(prefix),
+        "node_modules": str(node_modules),
+        "node_modules_bytes": directory_bytes(node_modules) if node_modules.is_dir() else None,
+        "site_packages": site_packages,
+        "largest_distributions": largest_distributions(site_packages, top),
+    }
+
+
+# ---------------------------------------------------------------- machine and versions
+
+
+def machine_info() -> dict:
+    """CPU model, usable cores, total RAM (bytes) and OS of this machine (``None`` if unknown)."""
+    cpu = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_bytes = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_bytes = int(line.split()[1]) * 1024  # reported in KiB
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count()
+    return {
+        "cpu": cpu or platform.processor() or None,
+        "cores": cores,
+        "ram_bytes": ram_bytes,
+        "os": platform.platform(),
+    }
+
+
+def versions() -> dict:
+    """Versions of Python and of the packages the lessons measure with (``None`` if absent)."""
+    from importlib import metadata
+
+    def version(*names: str) -> str | None:
+        for name in names:
+            try:
+                return metadata.version(name)
+            except metadata.PackageNotFoundError:
+                continue
+        return None
+
+    from mobilecourse import __version__
+
+    return {
+        "python": platform.python_version(),
+        "tensorflow": version("tensorflow-cpu", "tensorflow"),
+        "keras": version("keras"),
+        "ai-edge-litert": version("ai-edge-litert"),
+        "numpy": version("numpy"),
+        "mobilecourse": __version__,
+    }
+
+
+def git_commit() -> str | None:
+    """``git rev-parse HEAD`` of the repository, or ``None`` (no git, not a work tree)."""
+    try:
+        result = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=NOTEBOOK_DIR.parent,
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if result.returncode != 0:
+        return None
+    return result.stdout.strip() or None

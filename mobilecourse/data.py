@@ -17,6 +17,8 @@ __all__ = [
     "available_tables",
     "load_digits_dataset",
     "paper_table",
+    "resize_images",
+    "stratified_split",
 ]
 
 #: The ``data/`` folder next to the package (found from this file, not the working directory).
@@ -64,9 +66,41 @@ DATASET_ENV = "MOBILECOURSE_DATASET"
 _SOURCES = ("mnist_5k", "mnist", "cifar10")
 
 
-def _split(images, labels, test_fraction: float, seed: int):
-    """A stratified, seeded split: the same images land in the test set on every run."""
+def _check_fraction(test_fraction) -> None:
+    if (
+        isinstance(test_fraction, bool)
+        or not isinstance(test_fraction, (int, float))
+        or not (0 < test_fraction < 1)
+    ):
+        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+
+
+def stratified_split(images, labels, test_fraction: float, seed: int = 0):
+    """A stratified, seeded split: the same images land in the second part on every run.
+
+    Each class keeps ``round(test_fraction * its count)`` images for the second part; the
+    first part is shuffled, the second keeps the original order.
+
+    Args:
+        images: ``(n, ...)`` array.
+        labels: ``(n,)`` integer labels.
+        test_fraction: share of each class in the second part, in (0, 1).
+        seed: seed of the split.
+
+    Returns:
+        ``(images_a, labels_a), (images_b, labels_b)``.
+
+    Raises:
+        ValueError: a ``test_fraction`` outside (0, 1) or arrays of different lengths.
+    """
     import numpy as np
+
+    _check_fraction(test_fraction)
+    labels = np.asarray(labels)
+    if len(images) != len(labels):
+        raise ValueError(
+            f"images and labels must have the same length, got {len(images)} and {len(labels)}"
+        )
 
     rng = np.random.default_rng(seed)
     test = []
@@ -137,16 +171,43 @@ def load_digits_dataset(test_fraction: float = 0.2, seed: int = 0, source: str |
         raise ValueError(f"source must be one of {_SOURCES}, got {source!r}")
     if source != "mnist_5k":
         return _download(source)
-    if (
-        isinstance(test_fraction, bool)
-        or not isinstance(test_fraction, (int, float))
-        or not (0 < test_fraction < 1)
-    ):
-        raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
+    _check_fraction(test_fraction)
     with np.load(DATA_DIR / "mnist_5k.npz") as archive:
         images, labels = archive["images"], archive["labels"]
     digest = hashlib.sha256(images.tobytes() + labels.tobytes()).hexdigest()
     if digest != MNIST_5K_SHA256:
         raise RuntimeError(f"{DATA_DIR / 'mnist_5k.npz'} is corrupt (checksum {digest})")
     x = (images.astype("float32") / 255.0)[..., None]
-    return _split(x, labels.astype(np.int64), test_fraction, seed)
+    return stratified_split(x, labels.astype(np.int64), test_fraction, seed)
+
+
+def resize_images(images, size: int):
+    """Resize a batch of images to ``size x size`` (the resolution multiplier of MobileNet).
+
+    Bilinear with antialiasing, so a smaller size averages pixels instead of skipping
+    them; ``size`` equal to the current size returns the images unchanged.
+
+    Args:
+        images: ``(n, height, width, channels)`` array.
+        size: the new height and width, >= 1.
+
+    Returns:
+        A float32 array ``(n, size, size, channels)``.
+
+    Raises:
+        ValueError: a bad ``size`` or an array that is not a batch of images.
+    """
+    import numpy as np
+
+    from mobilecourse._validate import integer
+
+    size = integer(size, "size")
+    images = np.asarray(images, dtype="float32")
+    if images.ndim != 4:
+        raise ValueError(f"images must be (n, height, width, channels), got shape {images.shape}")
+    if images.shape[1:3] == (size, size):
+        return images
+    import keras
+
+    resized = keras.ops.image.resize(images, (size, size), antialias=True)
+    return np.asarray(keras.ops.convert_to_numpy(resized), dtype="float32")

@@ -14,15 +14,28 @@ silently inherit them.
 
 from __future__ import annotations
 
-from mobilecourse._validate import choice, integer, positive_number
+from mobilecourse._validate import choice, fraction, integer, positive_number
 
-__all__ = ["SCHEDULES", "accuracy", "compile_model", "fit"]
+__all__ = [
+    "SCHEDULES",
+    "accuracy",
+    "compile_model",
+    "distill",
+    "distillation_loss",
+    "fit",
+    "soft_targets",
+]
 
 #: Learning-rate schedules :func:`fit` accepts.
 SCHEDULES = ("constant", "cosine")
 
 
-def compile_model(model, learning_rate: float = 3e-3, decay_steps: int | None = None):
+def compile_model(
+    model,
+    learning_rate: float = 3e-3,
+    decay_steps: int | None = None,
+    loss="sparse_categorical_crossentropy",
+):
     """Compile ``model`` with the course recipe and a fresh Adam optimizer.
 
     Args:
@@ -31,6 +44,9 @@ def compile_model(model, learning_rate: float = 3e-3, decay_steps: int | None = 
         decay_steps: ``None`` for a constant rate; otherwise the rate follows
             ``keras.optimizers.schedules.CosineDecay`` from ``learning_rate`` to 0 over
             this many optimizer steps.
+        loss: the loss; the default takes integer labels. Any other loss (e.g.
+            :func:`distillation_loss`) is compiled without the accuracy metric, whose
+            labels it may not understand.
 
     Returns:
         ``model``, compiled.
@@ -43,10 +59,11 @@ def compile_model(model, learning_rate: float = 3e-3, decay_steps: int | None = 
     rate = positive_number(learning_rate, "learning_rate")
     if decay_steps is not None:
         rate = keras.optimizers.schedules.CosineDecay(rate, integer(decay_steps, "decay_steps"))
+    standard = isinstance(loss, str) and loss == "sparse_categorical_crossentropy"
     model.compile(
         optimizer=keras.optimizers.Adam(rate),
-        loss="sparse_categorical_crossentropy",
-        metrics=["accuracy"],
+        loss=loss,
+        metrics=["accuracy"] if standard else None,
         jit_compile=False,
     )
     return model
@@ -79,14 +96,155 @@ def fit(
     Raises:
         ValueError: a bad ``epochs``, ``batch_size``, ``learning_rate`` or ``schedule``.
     """
+    x, y = train
+    return _train(model, x, y, epochs, batch_size, learning_rate, schedule, callbacks=callbacks)
+
+
+def _train(
+    model, x, y, epochs, batch_size, learning_rate, schedule, loss=None, callbacks=()
+):
+    """Compile afresh (course recipe, optional cosine decay over this run) and fit quietly."""
     epochs = integer(epochs, "epochs")
     batch_size = integer(batch_size, "batch_size")
     choice(schedule, "schedule", SCHEDULES)
-    x, y = train
     steps = epochs * -(-len(x) // batch_size)
-    compile_model(model, learning_rate, decay_steps=steps if schedule == "cosine" else None)
+    compile_model(
+        model,
+        learning_rate,
+        decay_steps=steps if schedule == "cosine" else None,
+        **({} if loss is None else {"loss": loss}),
+    )
     return model.fit(
         x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=list(callbacks)
+    )
+
+
+# ---------------------------------------------------------------- knowledge distillation
+
+#: Probabilities are clipped to [EPSILON, 1] before a log, as Keras's cross-entropy does.
+EPSILON = 1e-7
+
+
+def soft_targets(logits, temperature: float):
+    """Softened class probabilities ``softmax(z / T)`` (Hinton et al. 2015), row by row.
+
+    Formula:
+        ``q_i = exp(z_i / T) / sum_j exp(z_j / T)``, computed as
+        ``exp(z_i / T - max_j z_j / T)`` over its sum so that large logits cannot overflow.
+        ``T = 1`` is the ordinary softmax; a larger ``T`` spreads the probability over
+        the wrong classes, whose relative sizes are what a student learns from.
+
+    Args:
+        logits: ``(n, classes)`` or ``(classes,)`` scores (log-probabilities work too: a
+            constant shift per row does not change a softmax).
+        temperature: ``T > 0``.
+
+    Returns:
+        A float64 array of the same shape whose rows sum to 1.
+
+    Raises:
+        ValueError: a non-positive ``temperature`` or logits that are not finite.
+    """
+    import numpy as np
+
+    temperature = positive_number(temperature, "temperature")
+    z = np.asarray(logits, dtype="float64") / temperature
+    if z.ndim not in (1, 2) or z.size == 0 or not np.isfinite(z).all():
+        raise ValueError(
+            f"logits must be a finite (classes,) or (n, classes) array, got shape {z.shape}"
+        )
+    z = z - z.max(axis=-1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=-1, keepdims=True)
+
+
+def distillation_loss(temperature: float = 4.0, alpha: float = 0.5):
+    """The knowledge-distillation loss for a student with a softmax output.
+
+    Formula:
+        ``(1 - alpha) * CE(y, p_s) + alpha * T**2 * KL(q_t || q_s)`` per sample, where
+        ``p_s`` is the student's output, ``q_s = softmax(log(p_s) / T)`` its softened
+        output and ``q_t`` the teacher's soft targets at the same ``T`` (Hinton et al.
+        2015, Section 2; ``T**2`` keeps the soft term's gradients the same size for any
+        ``T``).
+
+    Args:
+        temperature: ``T > 0`` used for both teacher and student.
+        alpha: weight of the soft (teacher) term, in [0, 1).
+
+    Returns:
+        A Keras loss ``loss(y_true, y_pred)`` whose ``y_true`` rows are the one-hot label
+        followed by the teacher's soft targets (``2 * classes`` columns), as
+        :func:`distill` builds them.
+
+    Raises:
+        ValueError: a bad ``temperature`` or ``alpha``.
+    """
+    import keras
+
+    temperature = positive_number(temperature, "temperature")
+    alpha = fraction(alpha, "alpha")
+    ops = keras.ops
+
+    def loss(y_true, y_pred):
+        classes = ops.shape(y_pred)[-1]
+        hard, teacher = y_true[:, :classes], y_true[:, classes:]
+        log_p = ops.log(ops.clip(y_pred, EPSILON, 1.0))
+        log_q = ops.log_softmax(log_p / temperature, axis=-1)
+        cross_entropy = -ops.sum(hard * log_p, axis=-1)
+        kl = ops.sum(teacher * (ops.log(ops.clip(teacher, EPSILON, 1.0)) - log_q), axis=-1)
+        return (1.0 - alpha) * cross_entropy + alpha * temperature**2 * kl
+
+    return loss
+
+
+def distill(
+    student,
+    teacher,
+    train,
+    temperature: float = 4.0,
+    alpha: float = 0.5,
+    epochs: int = 8,
+    batch_size: int = 64,
+    learning_rate: float = 3e-3,
+    schedule: str = "cosine",
+):
+    """Train ``student`` on the labels and on the softened outputs of a trained ``teacher``.
+
+    The teacher runs once over the training images (there is no augmentation, so its
+    soft targets per image never change); its log-probabilities are its logits up to a
+    constant per row. The student is then compiled afresh with
+    :func:`distillation_loss` and trained like :func:`fit` does.
+
+    Args:
+        student: a Keras model with a softmax output; it is trained in place.
+        teacher: a trained Keras model with a softmax output and the same classes.
+        train: ``(x, y)`` with integer labels ``y``.
+        temperature: ``T`` of the soft targets, > 0.
+        alpha: weight of the soft term, in [0, 1).
+        epochs, batch_size, learning_rate, schedule: as in :func:`fit`.
+
+    Returns:
+        The Keras ``History``.
+
+    Raises:
+        ValueError: a bad argument, or teacher and student with different outputs.
+    """
+    import numpy as np
+
+    x, y = train
+    classes = student.outputs[0].shape[-1]
+    if teacher.outputs[0].shape[-1] != classes:
+        raise ValueError(
+            f"teacher has {teacher.outputs[0].shape[-1]} outputs, student has {classes}: "
+            "they must predict the same classes"
+        )
+    loss = distillation_loss(temperature, alpha)
+    teacher_p = teacher.predict(x, batch_size=256, verbose=0)
+    teacher_q = soft_targets(np.log(np.clip(teacher_p, EPSILON, 1.0)), temperature)
+    targets = np.concatenate([np.eye(classes)[np.asarray(y)], teacher_q], axis=1)
+    return _train(
+        student, x, targets.astype("float32"), epochs, batch_size, learning_rate, schedule, loss
     )
 
 

@@ -122,3 +122,34 @@ def test_download_option_fails_fast_offline(monkeypatch):
     monkeypatch.setenv(data.DATASET_ENV, "mnist")
     with pytest.raises(RuntimeError, match="needs the internet once.*mnist_5k"):
         data.load_digits_dataset()
+
+
+def test_stratified_split_keeps_class_shares_and_is_repeatable():
+    import numpy as np
+
+    labels = np.repeat(np.arange(4), 10)
+    images = np.arange(40)
+    (a, ya), (b, yb) = data.stratified_split(images, labels, 0.3, seed=2)
+    assert sorted(np.concatenate([a, b]).tolist()) == list(range(40))
+    assert np.bincount(yb).tolist() == [3, 3, 3, 3]
+    again = data.stratified_split(images, labels, 0.3, seed=2)
+    assert np.array_equal(again[1][0], b) and np.array_equal(again[0][0], a)
+    with pytest.raises(ValueError, match="same length"):
+        data.stratified_split(images, labels[:-1], 0.3)
+    with pytest.raises(ValueError, match="test_fraction"):
+        data.stratified_split(images, labels, 1.0)
+
+
+def test_resize_images_averages_down_and_keeps_the_batch():
+    import numpy as np
+
+    x = np.zeros((2, 28, 28, 1), np.float32)
+    x[0, :14] = 1.0  # top half white
+    small = data.resize_images(x, 14)
+    assert small.shape == (2, 14, 14, 1) and small.dtype == np.float32
+    assert small[0].mean() == pytest.approx(0.5, abs=0.02) and small[1].max() == 0
+    assert data.resize_images(x, 28) is not None and np.array_equal(data.resize_images(x, 28), x)
+    with pytest.raises(ValueError, match="size"):
+        data.resize_images(x, 0)
+    with pytest.raises(ValueError, match="images must be"):
+        data.resize_images(x[0], 14)

@@ -191,3 +191,18 @@ def test_shufflenet_2x_matches_table5_budget():
     assert abs(shufflenet / (paper["ShuffleNet 2x (g = 3)"] * 1e6) - 1) < 0.005
     assert abs(mobilenet / (paper["1.0 MobileNet-224"] * 1e6) - 1) < 0.005
     assert models.shufflenet(groups=3, scale=2.0).get_layer("conv1").filters == 48
+
+
+def test_digits_cnn_depth_from_its_blocks_table():
+    shallow = models.digits_cnn(width=1.0, blocks=models.DIGITS_CNN_BLOCKS[:2], name="shallow")
+    names = [layer.name for layer in shallow.layers]
+    assert shallow.name == "shallow" and "ds2_pw" in names and "ds3_pw" not in names
+    # the dense layer now reads 64 channels: params = full network minus ds3 and 64 dense rows
+    full = models.digits_cnn(width=1.0)
+    ds3_layers = ("ds3_dw", "ds3_dw_bn", "ds3_pw", "ds3_pw_bn")
+    ds3 = sum(full.get_layer(n).count_params() for n in ds3_layers)
+    assert shallow.count_params() == full.count_params() - ds3 - (128 - 64) * 10
+    with pytest.raises(ValueError, match="blocks must be"):
+        models.digits_cnn(blocks=[(32, 1)])
+    with pytest.raises(ValueError, match="too small|at least"):
+        models.digits_cnn(input_shape=(4, 4, 1))

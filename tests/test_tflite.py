@@ -62,3 +62,8 @@ def test_modes_and_latency_ms_bad_arguments():
     ):
         with pytest.raises(ValueError, match=name):
             tflite.latency_ms(b"", **kwargs)
+
+
+def test_median_latency_is_the_median_of_the_timed_runs(monkeypatch):
+    monkeypatch.setattr(tflite, "latency_ms", lambda fb, runs, threads, warmup: [3.0, 1.0, 2.0])
+    assert tflite.median_latency_ms(b"", runs=3) == 2.0

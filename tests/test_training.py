@@ -70,3 +70,83 @@ def test_cosine_schedule_decays_to_zero_over_the_run():
 def test_bad_schedule_and_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
         training.fit(models.digits_cnn(), data.load_digits_dataset()[0], **kwargs)
+
+
+# ---------------------------------------------------------------- knowledge distillation
+
+
+def test_soft_targets_is_a_tempered_softmax():
+    import numpy as np
+
+    z = np.array([[2.0, 1.0, 0.1], [0.0, 0.0, 0.0]])
+    q = training.soft_targets(z, 2.0)
+    by_hand = np.exp(z / 2.0) / np.exp(z / 2.0).sum(axis=1, keepdims=True)
+    assert np.allclose(q, by_hand) and np.allclose(q.sum(axis=1), 1.0)
+    assert np.allclose(q[1], 1 / 3)
+    # higher temperature flattens; huge logits do not overflow
+    assert training.soft_targets(z[0], 10.0).max() < training.soft_targets(z[0], 1.0).max()
+    assert np.allclose(training.soft_targets([1000.0, 0.0], 1.0), [1.0, 0.0])
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        (([1.0, 2.0], 0), "temperature"),
+        (([1.0, float("nan")], 1.0), "logits"),
+        (([], 1.0), "logits"),
+    ],
+)
+def test_soft_targets_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        training.soft_targets(*args)
+
+
+def test_distillation_loss_matches_its_formula():
+    import numpy as np
+
+    t, alpha = 3.0, 0.4
+    p_student = np.array([[0.7, 0.2, 0.1]], dtype="float32")
+    teacher_q = training.soft_targets(np.log([[0.6, 0.3, 0.1]]), t)
+    y = np.concatenate([[[1.0, 0.0, 0.0]], teacher_q], axis=1).astype("float32")
+    got = float(keras.ops.convert_to_numpy(training.distillation_loss(t, alpha)(y, p_student))[0])
+    student_q = training.soft_targets(np.log(p_student), t)
+    kl = float(np.sum(teacher_q * (np.log(teacher_q) - np.log(student_q))))
+    want = (1 - alpha) * -np.log(0.7) + alpha * t**2 * kl
+    assert got == pytest.approx(want, rel=1e-5)
+    # alpha = 0 is plain cross-entropy
+    plain = training.distillation_loss(t, 0.0)(y, p_student)
+    assert float(keras.ops.convert_to_numpy(plain)[0]) == pytest.approx(-np.log(0.7), rel=1e-6)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"), [({"alpha": 1.0}, "alpha"), ({"temperature": -1}, "temperature")]
+)
+def test_distillation_loss_rejects_bad_settings(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        training.distillation_loss(**kwargs)
+
+
+def test_distill_trains_the_student_toward_the_teacher():
+    import numpy as np
+
+    keras.utils.set_random_seed(0)
+    train, test = data.load_digits_dataset()
+    small = (train[0][:2000], train[1][:2000])
+    teacher = models.digits_cnn(width=0.5, name="teacher")
+    training.fit(teacher, small, epochs=2)
+    assert training.accuracy(teacher, test) > 0.5
+    student = models.digits_cnn(width=0.5, name="student")
+    before = training.accuracy(student, test)
+    history = training.distill(student, teacher, small, epochs=2)
+    assert len(history.history["loss"]) == 2
+    assert history.history["loss"][-1] < history.history["loss"][0]
+    assert training.accuracy(student, test) > before + 0.2
+    # the loss it was compiled with is the distillation loss (no accuracy metric on 20 columns)
+    assert student.compiled and not student.metrics_names[1:]
+    assert np.isfinite(history.history["loss"]).all()
+
+
+def test_distill_refuses_mismatched_classes():
+    teacher = models.digits_cnn(width=0.5, classes=5)
+    with pytest.raises(ValueError, match="same classes"):
+        training.distill(models.digits_cnn(width=0.5), teacher, data.load_digits_dataset()[0])

@@ -25,6 +25,7 @@ from mobilecourse.checks import (
     lesson05,
     lesson06,
     lesson07,
+    lesson08,
 )
 from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
 from mobilecourse.checks.lesson00 import *  # noqa: F403
@@ -35,6 +36,7 @@ from mobilecourse.checks.lesson04 import *  # noqa: F403
 from mobilecourse.checks.lesson05 import *  # noqa: F403
 from mobilecourse.checks.lesson06 import *  # noqa: F403
 from mobilecourse.checks.lesson07 import *  # noqa: F403
+from mobilecourse.checks.lesson08 import *  # noqa: F403
 
 __all__ = [
     "NOT_ATTEMPTED",
@@ -49,4 +51,5 @@ __all__ = [
     *lesson05.__all__,
     *lesson06.__all__,
     *lesson07.__all__,
+    *lesson08.__all__,
 ]

@@ -1,0 +1,220 @@
+"""Checkers for lesson 08: the deployment budget, distillation's soft targets, MnasNet's reward."""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import numpy as np
+
+from mobilecourse import deploy, training
+from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
+
+__all__ = ["check_budget", "check_design", "check_mnas_reward", "check_soft_targets"]
+
+
+# ---------------------------------------------------------------- the budget
+
+
+def check_budget(
+    measured: deploy.Measurement, budget: deploy.Budget = deploy.CAPSTONE_BUDGET, strict=True
+) -> None:
+    """Print every constraint of ``budget`` as met or missed, with both numbers.
+
+    Args:
+        measured: a :class:`deploy.Measurement` (``deploy.measure(...)``).
+        budget: the brief; lesson 08's by default.
+        strict: raise :class:`CheckFailed` when a measured constraint is missed (set
+            ``False`` to only report, e.g. for a baseline that is expected to miss).
+
+    Raises:
+        CheckFailed: ``strict`` and at least one constraint missed.
+    """
+    verdicts = deploy.check_against(measured, budget)
+    print("\n".join(_lines(verdicts)))
+    missed = [v for v in verdicts if v.met is False]
+    if missed and strict:
+        raise CheckFailed(_missed_text(missed))
+    if not missed:
+        unmeasured = [v.constraint for v in verdicts if v.met is None]
+        rest = f" ({', '.join(unmeasured)} not measured)" if unmeasured else ""
+        print(f"Budget met: {sum(v.met is True for v in verdicts)} constraints{rest}.")
+
+
+#: How a report line starts: met, missed, not measured.
+_MARKS = {True: "[x]", False: "[ ]", None: "[?]"}
+
+
+def _lines(verdicts: list[deploy.Verdict]) -> list[str]:
+    return [f"{_MARKS[v.met]} {v.text}" for v in verdicts]
+
+
+def _missed_text(missed: list[deploy.Verdict]) -> str:
+    return "budget missed: " + "; ".join(v.text.replace("  MISSED", "") for v in missed)
+
+
+def check_design(fn: Callable[[], object], budget: deploy.Budget = deploy.CAPSTONE_BUDGET):
+    """Lesson 08: ``fn()`` builds an untrained Keras model that fits the budget before training.
+
+    The model is profiled (MACs, params), converted to a full-integer int8 ``.tflite``
+    (calibrated on random images: the file's size and speed do not depend on the
+    weights) and timed with LiteRT. Accuracy needs training, so it is not checked here.
+
+    Raises:
+        TypeError: ``fn`` is not callable.
+        CheckFailed: ``fn()`` does not return a digit classifier, or a constraint is missed.
+    """
+    import keras
+
+    from mobilecourse import tflite
+
+    exercise = "a design that fits the budget"
+    if not callable(fn):
+        raise TypeError(f"fn must be the function you wrote for {exercise!r}, got {fn!r}")
+    keras.utils.clear_session()
+    try:
+        model = fn()
+    except NotImplementedError:
+        print(f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)")
+        return
+    if not isinstance(model, keras.Model):
+        raise CheckFailed(
+            f"{exercise}: {fn.__name__}() must return a keras.Model, got {type(model).__name__}"
+        )
+    shape = tuple(model.inputs[0].shape[1:])
+    outputs = model.outputs[0].shape[-1]
+    if len(shape) != 3 or shape[-1] != 1 or any(d is None or d > 28 for d in shape[:2]):
+        raise CheckFailed(
+            f"{exercise}: the input must be (height, width, 1) grey images of at most 28x28 "
+            f"(resize the digits down), got {shape}"
+        )
+    if outputs != 10:
+        raise CheckFailed(f"{exercise}: the model must output 10 classes, got {outputs}")
+    sample = np.random.default_rng(0).random((50, *shape), dtype=np.float32)
+    flatbuffer = tflite.to_tflite(model, "int8", representative_data=sample)
+    verdicts = deploy.check_against(deploy.measure(model, flatbuffer), budget)
+    missed = [v for v in verdicts if v.met is False]
+    if missed:
+        print("\n".join(_lines(verdicts)))
+        raise CheckFailed(f"{exercise}: {_missed_text(missed)}")
+    print(
+        f"Correct: {exercise} (MACs, params, int8 file and latency checked; train it to "
+        "measure the accuracy)."
+    )
+    print("\n".join(_lines(verdicts)))
+
+
+# ---------------------------------------------------------------- soft targets
+
+
+def _softmax_of(z, temperature):
+    return training.soft_targets(z, temperature).tolist()
+
+
+def _exp(z, temperature, scale=None, normalise=True):
+    """exp(z / T) (or exp(z * scale)), optionally normalised: classic wrong softmaxes."""
+    factor = 1 / temperature if scale is None else scale
+    with np.errstate(over="ignore", invalid="ignore"):
+        e = np.exp(np.asarray(z, dtype="float64") * factor)
+        return (e / e.sum() if normalise else e).tolist()
+
+
+def check_soft_targets(fn: Callable[[object, float], object]) -> None:
+    """Lesson 08: ``fn(logits, temperature)`` is ``softmax(logits / T)`` for one example."""
+    exercise = "soft targets at temperature T"
+    if not callable(fn):
+        raise TypeError(f"fn must be the function you wrote for {exercise!r}, got {fn!r}")
+
+    @functools.wraps(fn)
+    def finite(logits, temperature):
+        got = fn(logits, temperature)
+        values = np.asarray(got, dtype="float64") if got is not None else None
+        if values is not None and values.shape == (len(logits),) and not np.isfinite(values).all():
+            raise CheckFailed(
+                f"{exercise}: {fn.__name__}({logits!r}, {temperature!r}) returned {got!r}. "
+                "exp(1000 / T) overflows to inf and inf / inf is nan. Subtract the largest "
+                "logit first: softmax(z) = softmax(z - max(z))."
+            )
+        return got
+
+    check_function(
+        exercise,
+        finite,
+        cases=[
+            ([2.0, 1.0, 0.1], 1.0),
+            ([2.0, 1.0, 0.1], 4.0),
+            ([5.0, -1.0, 0.0, 3.0], 2.0),
+            ([0.3, 0.3], 10.0),
+            ([1000.0, 990.0, 980.0], 1.0),
+            ([4000.0, 3996.0], 4.0),
+        ],
+        reference=_softmax_of,
+        mistakes=[
+            Mistake(
+                "The temperature divides the logits before the softmax: softmax(z / T). "
+                "With T = 1 this is the ordinary softmax; a larger T must make it flatter.",
+                lambda z, t: _softmax_of(z, 1.0),
+            ),
+            Mistake(
+                "Divide the logits by T, do not multiply: a larger T must flatten the "
+                "distribution, not sharpen it.",
+                lambda z, t: _exp(z, t, scale=t),
+            ),
+            Mistake(
+                "The outputs must sum to 1: divide exp(z / T) by its sum over the classes.",
+                lambda z, t: _exp(z, t, normalise=False),
+            ),
+            Mistake(
+                "The outputs must sum to 1: divide exp(z / T) by its sum over the classes.",
+                lambda z, t: _exp(np.subtract(z, max(z)), t, normalise=False),
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- MnasNet reward
+
+
+def _reward(accuracy, latency, target, alpha, beta):
+    return deploy.mnas_reward(accuracy, latency, target, alpha, beta)
+
+
+def check_mnas_reward(fn: Callable[..., float]) -> None:
+    """Lesson 08: ``fn(accuracy, latency_ms, target_ms, alpha, beta)`` is MnasNet's reward."""
+    check_function(
+        "MnasNet reward",
+        fn,
+        cases=[
+            (0.9, 0.010, 0.010, -0.07, -0.07),
+            (0.9, 0.020, 0.010, -0.07, -0.07),
+            (0.8, 0.005, 0.010, -0.07, -0.07),
+            (0.95, 0.004, 0.010, 0.0, -1.0),
+            (0.95, 0.015, 0.010, 0.0, -1.0),
+            (0.7, 0.030, 0.012, -0.05, -0.2),
+            (0.7, 0.006, 0.012, -0.05, -0.2),
+        ],
+        reference=_reward,
+        mistakes=[
+            Mistake(
+                "The ratio is LAT / T (measured over target), not T / LAT: with a negative "
+                "exponent a slower model must score lower.",
+                lambda a, lat, t, al, be: a * (t / lat) ** (al if lat <= t else be),
+            ),
+            Mistake(
+                "The exponent depends on the side of the target: w = alpha when LAT <= T, "
+                "and beta when LAT > T.",
+                lambda a, lat, t, al, be: a * (lat / t) ** (be if lat <= t else al),
+            ),
+            Mistake(
+                "The exponent depends on the side of the target: w = alpha when LAT <= T, "
+                "and beta when LAT > T.",
+                lambda a, lat, t, al, be: a * (lat / t) ** al,
+            ),
+            Mistake(
+                "(LAT / T) is raised to the power w, not multiplied by it.",
+                lambda a, lat, t, al, be: a * (lat / t) * (al if lat <= t else be),
+            ),
+        ],
+        rel_tol=1e-9,
+    )
+

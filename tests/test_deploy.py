@@ -1,0 +1,243 @@
+"""The deployment budget, measurements, MnasNet reward, Pareto fronts and the search."""
+
+import math
+
+import numpy as np
+import pytest
+
+from mobilecourse import deploy, models, tflite
+from mobilecourse.units import KIB
+
+BUDGET = deploy.Budget(
+    max_macs=1000, max_params=100, max_file_bytes=2 * KIB, max_latency_ms=0.5, min_accuracy=0.9
+)
+
+
+def verdicts(**measured):
+    return {v.constraint: v for v in deploy.check_against(deploy.Measurement(**measured), BUDGET)}
+
+
+def test_every_limit_is_checked_in_order_with_both_numbers():
+    result = deploy.check_against(
+        deploy.Measurement(macs=1000, params=101, file_bytes=3 * KIB, latency_ms=0.2, accuracy=0.9),
+        BUDGET,
+    )
+    assert [v.constraint for v in result] == [
+        "MACs",
+        "params",
+        ".tflite file",
+        "LiteRT latency",
+        "test accuracy",
+    ]
+    assert [v.met for v in result] == [True, False, False, True, True]  # limits are inclusive
+    assert result[0].text == "MACs: 1,000 <= 1,000  met"
+    assert result[1].text == "params: 101 > 100  MISSED (1.01x the limit)"
+    assert result[2].text == ".tflite file: 3.0 KiB > 2.0 KiB  MISSED (1.50x the limit)"
+    assert result[3].text == "LiteRT latency: 0.2000 ms <= 0.5000 ms  met"
+
+
+def test_accuracy_is_a_minimum():
+    assert verdicts(accuracy=0.89)["test accuracy"].met is False
+    assert verdicts(accuracy=0.89)["test accuracy"].text == "test accuracy: 0.890 < 0.900  MISSED"
+    assert verdicts(accuracy=0.95)["test accuracy"].met is True
+
+
+def test_unmeasured_quantities_are_neither_met_nor_missed():
+    v = verdicts(macs=10)
+    assert v["MACs"].met is True
+    assert v["test accuracy"].met is None and "not measured" in v["test accuracy"].text
+
+
+def test_a_budget_checks_only_the_limits_it_sets():
+    only_macs = deploy.Budget(max_macs=5)
+    result = deploy.check_against(deploy.Measurement(macs=6, params=10**9), only_macs)
+    assert [(v.constraint, v.met) for v in result] == [("MACs", False)]
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"max_macs": 0}, "max_macs"),
+        ({"max_params": -1}, "max_params"),
+        ({"max_latency_ms": "1"}, "max_latency_ms"),
+        ({"min_accuracy": 1.5}, "min_accuracy"),
+        ({"max_file_bytes": True}, "max_file_bytes"),
+    ],
+)
+def test_budget_rejects_bad_limits(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        deploy.Budget(**kwargs)
+
+
+def test_check_against_rejects_wrong_types():
+    with pytest.raises(TypeError, match="measured must be"):
+        deploy.check_against({"macs": 1}, BUDGET)
+    with pytest.raises(TypeError, match="budget must be"):
+        deploy.check_against(deploy.Measurement(), {"max_macs": 1})
+
+
+def test_budget_table_has_a_column_per_design_and_a_verdict_row():
+    table = deploy.budget_table(
+        {
+            "small": deploy.Measurement(macs=10, params=10, accuracy=0.95),
+            "big": deploy.Measurement(macs=5000, params=10, accuracy=0.5),
+        },
+        BUDGET,
+    )
+    assert list(table.columns) == ["small", "big"]
+    assert table.loc["MACs <= 1,000", "big"] == "5,000 MISSED"
+    assert table.loc[".tflite file <= 2.0 KiB", "small"] == "not measured"
+    assert table.loc["budget", "small"] == "met"
+    assert table.loc["budget", "big"] == "MISSED: MACs, test accuracy"
+
+
+def test_capstone_budget_is_what_lesson_08_states():
+    b = deploy.CAPSTONE_BUDGET
+    # the lesson 07 network (width 2) misses it on MACs and params; width 1 pruned fits
+    assert models.DIGITS_CNN_BLOCKS and b.max_macs < 1_489_216 and b.max_params < 50_698
+    assert 0 < b.min_accuracy < 1 and b.max_latency_ms < 1
+
+
+# ---------------------------------------------------------------- MnasNet reward
+
+
+def test_mnas_reward_at_the_target_is_the_accuracy():
+    assert deploy.mnas_reward(0.8, 5.0, 5.0) == pytest.approx(0.8)
+
+
+def test_soft_constraint_costs_about_five_percent_per_doubling():
+    slow = deploy.mnas_reward(1.0, 20.0, 10.0)
+    fast = deploy.mnas_reward(1.0, 5.0, 10.0)
+    assert slow == pytest.approx(2**-0.07) == pytest.approx(0.9526, abs=1e-4)
+    assert fast == pytest.approx(2**0.07)  # faster than the target earns a little
+
+
+def test_hard_constraint_ignores_latency_below_the_target_only():
+    alpha, beta = deploy.MNAS_HARD
+    assert deploy.mnas_reward(0.9, 3.0, 10.0, alpha, beta) == pytest.approx(0.9)
+    assert deploy.mnas_reward(0.9, 20.0, 10.0, alpha, beta) == pytest.approx(0.45)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [
+        ((1.2, 1.0, 1.0), "accuracy"),
+        ((0.5, 0.0, 1.0), "latency_ms"),
+        ((0.5, 1.0, -1.0), "target_ms"),
+        ((0.5, 1.0, 1.0, 0.1), "alpha"),
+        ((0.5, 1.0, 1.0, -0.1, 1), "beta"),
+    ],
+)
+def test_mnas_reward_rejects_bad_input(args, match):
+    with pytest.raises(ValueError, match=match):
+        deploy.mnas_reward(*args)
+
+
+# ---------------------------------------------------------------- Pareto fronts
+
+
+def test_pareto_mask_keeps_only_undominated_points():
+    costs = [1, 2, 3, 2, 4]
+    accs = [0.5, 0.7, 0.6, 0.7, 0.9]
+    # (3, 0.6) is dominated by (2, 0.7); the two equal points (2, 0.7) both stay
+    assert deploy.pareto_mask(costs, accs) == [True, True, False, True, True]
+
+
+def test_pareto_mask_by_brute_force_on_random_points():
+    rng = np.random.default_rng(1)
+    costs, accs = rng.integers(0, 6, 40), rng.integers(0, 6, 40)
+    mask = deploy.pareto_mask(costs, accs)
+    for i, on in enumerate(mask):
+        dominated = any(
+            costs[j] <= costs[i]
+            and accs[j] >= accs[i]
+            and (costs[j], accs[j]) != (costs[i], accs[i])
+            for j in range(40)
+        )
+        assert on == (not dominated)
+
+
+def test_pareto_mask_rejects_mismatched_lengths():
+    with pytest.raises(ValueError, match="same length"):
+        deploy.pareto_mask([1, 2], [0.5])
+
+
+# ---------------------------------------------------------------- candidates and search
+
+
+def test_candidate_builds_the_named_network():
+    candidate = deploy.Candidate(width=1.0, resolution=20, depth=2)
+    model = candidate.build()
+    assert candidate.name == "w1_r20_d2"
+    assert tuple(model.inputs[0].shape[1:]) == (20, 20, 1)
+    assert [layer.name for layer in model.layers if layer.name.endswith("_pw")] == [
+        "ds1_pw",
+        "ds2_pw",
+    ]
+    assert (
+        deploy.Candidate(1.0, 28, 3).build().count_params() == models.digits_cnn(1.0).count_params()
+    )
+
+
+@pytest.mark.parametrize(
+    ("args", "match"),
+    [((0, 28, 3), "width"), ((1.0, 4, 3), "resolution"), ((1.0, 28, 9), "depth")],
+)
+def test_candidate_rejects_bad_settings(args, match):
+    with pytest.raises(ValueError, match=match):
+        deploy.Candidate(*args)
+
+
+def test_search_spaces():
+    assert len(deploy.LARGE_SEARCH_SPACE) == 27
+    assert set(deploy.SMALL_SEARCH_SPACE) <= set(deploy.LARGE_SEARCH_SPACE)
+    names = {c.name for c in deploy.SMALL_SEARCH_SPACE}
+    assert {"w2_r14_d3", "w1_r28_d3"} <= names  # the lesson compares these two
+
+
+def test_search_measures_and_ranks_every_candidate():
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 28, 28, 1), dtype=np.float32)
+    y = rng.integers(0, 10, 64)
+    space = [deploy.Candidate(0.5, 14, 1), deploy.Candidate(0.5, 20, 2)]
+    lines = []
+    table = deploy.search(
+        space, (x, y), (x[:16], y[:16]), target_ms=0.01, epochs=1, out=lines.append
+    )
+    assert set(table.index) == {"w0.5_r14_d1", "w0.5_r20_d2"} and len(lines) == 2
+    assert list(table["reward"]) == sorted(table["reward"], reverse=True)
+    for name, row in table.iterrows():
+        candidate = next(c for c in space if c.name == name)
+        assert row["MACs"] > 0 and row["latency (ms)"] > 0 and 0 <= row["accuracy"] <= 1
+        assert row["reward"] == pytest.approx(
+            deploy.mnas_reward(row["accuracy"], row["latency (ms)"], 0.01)
+        )
+        assert row["params"] == candidate.build().count_params()
+    assert table["front (MACs)"].any() and table["front (latency)"].any()
+
+
+def test_search_rejects_an_empty_space():
+    with pytest.raises(ValueError, match="candidates"):
+        deploy.search([], (None, None), (None, None), target_ms=1.0)
+
+
+def test_measure_reads_the_model_and_its_file():
+    model = models.digits_cnn(width=0.5, input_shape=(14, 14, 1))
+    flatbuffer = tflite.to_tflite(model)
+    x = np.zeros((5, 14, 14, 1), np.float32)
+    m = deploy.measure(model, flatbuffer, (x, np.zeros(5, int)), latency_runs=5)
+    assert m.params == model.count_params() and m.file_bytes == len(flatbuffer)
+    assert m.latency_ms > 0 and math.isclose(m.accuracy * 5, round(m.accuracy * 5))
+    static = deploy.measure(model)
+    assert static.file_bytes is None and static.latency_ms is None and static.macs == m.macs
+
+
+def test_every_candidate_of_the_large_search_builds_with_its_depth_and_resolution():
+    from mobilecourse.profile import profile_model
+
+    for candidate in deploy.LARGE_SEARCH_SPACE:
+        model = candidate.build()
+        pointwise = [layer for layer in model.layers if layer.name.endswith("_pw")]
+        assert len(pointwise) == candidate.depth, candidate.name
+        assert model.inputs[0].shape[1] == candidate.resolution
+        assert profile_model(model).macs > 0
