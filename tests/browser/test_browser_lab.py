@@ -114,6 +114,23 @@ def _kernel_connected_and_idle(base: str) -> bool:
     )
 
 
+def _run_all_cells(page) -> None:
+    """Run > Run All Cells, with the notebook active; fail unless execution starts.
+
+    The menu command is disabled while another panel is current, and clicking a
+    disabled item does nothing, so the first cell is clicked first. A run has
+    started once a code prompt shows ``[*]`` or a number (the copy has none).
+    """
+    page.locator(".jp-Cell").first.click()
+    page.get_by_role("menuitem", name="Run", exact=True).click()
+    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+    page.wait_for_function(
+        f"() => [...document.querySelectorAll({CODE_PROMPTS!r})]"
+        ".some(p => /\\[(\\*|\\d+)\\]/.test(p.innerText))",
+        timeout=30_000,
+    )
+
+
 def _run_all_and_operate(page, base: str) -> None:
     page.goto(f"{base}/lab/tree/{LESSON}?token={TOKEN}")
     page.wait_for_selector(".jp-Notebook", timeout=60_000)
@@ -127,8 +144,7 @@ def _run_all_and_operate(page, base: str) -> None:
         ".getAttribute('data-status') === 'idle'",
         timeout=60_000,
     )
-    page.get_by_role("menuitem", name="Run", exact=True).click()
-    page.get_by_role("menuitem", name=re.compile(r"^Run All Cells")).click()
+    _run_all_cells(page)
     page.wait_for_function(  # every code cell has run: each prompt holds a number
         f"() => [...document.querySelectorAll({CODE_PROMPTS!r})]"
         ".every(p => /\\[\\d+\\]/.test(p.innerText))",
