@@ -67,11 +67,8 @@ class Budget:
 
     def __post_init__(self):
         for field in fields(self):
-            value = getattr(self, field.name)
-            if value is None:
-                continue
-            if isinstance(value, bool) or not isinstance(value, numbers.Real) or value <= 0:
-                raise ValueError(f"{field.name} must be a positive number or None, got {value!r}")
+            if getattr(self, field.name) is not None:
+                positive_number(getattr(self, field.name), field.name)
         if self.min_accuracy is not None and self.min_accuracy > 1:
             raise ValueError(f"min_accuracy must be at most 1, got {self.min_accuracy!r}")
 
@@ -287,8 +284,10 @@ def mnas_reward(
         ValueError: an accuracy outside [0, 1], a non-positive latency or target, or a
             positive exponent.
     """
-    if isinstance(accuracy, bool) or not isinstance(accuracy, numbers.Real) or not (
-        0 <= accuracy <= 1
+    if (
+        isinstance(accuracy, bool)
+        or not isinstance(accuracy, numbers.Real)
+        or not (0 <= accuracy <= 1)
     ):
         raise ValueError(f"accuracy must be a number in [0, 1], got {accuracy!r}")
     latency_ms = positive_number(latency_ms, "latency_ms")
@@ -322,9 +321,7 @@ def pareto_mask(costs: Sequence[float], accuracies: Sequence[float]) -> list[boo
         )
     points = list(zip(costs, accuracies, strict=True))
     return [
-        not any(
-            c <= cost and a >= acc and (c < cost or a > acc) for c, a in points
-        )
+        not any(c <= cost and a >= acc and (c < cost or a > acc) for c, a in points)
         for cost, acc in points
     ]
 
@@ -346,9 +343,7 @@ class Candidate:
     def __post_init__(self):
         positive_number(self.width, "width")
         integer(self.resolution, "resolution", 8)
-        integer(self.depth, "depth")
-        if self.depth > MAX_DEPTH:
-            raise ValueError(f"depth must be 1 to {MAX_DEPTH}, got {self.depth}")
+        _check_depth(self.depth)
 
     @property
     def name(self) -> str:
@@ -371,6 +366,15 @@ class Candidate:
 MAX_DEPTH = 4
 
 
+def _check_depth(depth) -> int:
+    """``depth`` as an int from 1 to :data:`MAX_DEPTH`, or a ValueError naming it."""
+    what = f"an integer from 1 to {MAX_DEPTH}"
+    depth = integer(depth, "depth", what=what)
+    if depth > MAX_DEPTH:
+        raise ValueError(f"depth must be {what}, got {depth}")
+    return depth
+
+
 def depth_blocks(depth: int):
     """The first ``depth`` separable blocks: ``digits_cnn``'s, then one more at the last width.
 
@@ -379,9 +383,7 @@ def depth_blocks(depth: int):
     """
     from mobilecourse.models import DIGITS_CNN_BLOCKS, SeparableRow
 
-    integer(depth, "depth")
-    if depth > MAX_DEPTH:
-        raise ValueError(f"depth must be 1 to {MAX_DEPTH}, got {depth}")
+    _check_depth(depth)
     extra = SeparableRow(DIGITS_CNN_BLOCKS[-1].filters, 1)
     return (*DIGITS_CNN_BLOCKS, extra)[:depth]
 
@@ -505,4 +507,3 @@ def search(
     table["front (latency)"] = pareto_mask(table["latency (ms)"], table["accuracy"])
     table["front (MACs)"] = pareto_mask(table["MACs"], table["accuracy"])
     return table.sort_values("reward", ascending=False, kind="stable")
-

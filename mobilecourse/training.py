@@ -100,9 +100,7 @@ def fit(
     return _train(model, x, y, epochs, batch_size, learning_rate, schedule, callbacks=callbacks)
 
 
-def _train(
-    model, x, y, epochs, batch_size, learning_rate, schedule, loss=None, callbacks=()
-):
+def _train(model, x, y, epochs, batch_size, learning_rate, schedule, loss=None, callbacks=()):
     """Compile afresh (course recipe, optional cosine decay over this run) and fit quietly."""
     epochs = integer(epochs, "epochs")
     batch_size = integer(batch_size, "batch_size")

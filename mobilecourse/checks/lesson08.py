@@ -175,10 +175,6 @@ def check_soft_targets(fn: Callable[[object, float], object]) -> None:
 # ---------------------------------------------------------------- MnasNet reward
 
 
-def _reward(accuracy, latency, target, alpha, beta):
-    return deploy.mnas_reward(accuracy, latency, target, alpha, beta)
-
-
 def check_mnas_reward(fn: Callable[..., float]) -> None:
     """Lesson 08: ``fn(accuracy, latency_ms, target_ms, alpha, beta)`` is MnasNet's reward."""
     check_function(
@@ -193,7 +189,7 @@ def check_mnas_reward(fn: Callable[..., float]) -> None:
             (0.7, 0.030, 0.012, -0.05, -0.2),
             (0.7, 0.006, 0.012, -0.05, -0.2),
         ],
-        reference=_reward,
+        reference=deploy.mnas_reward,
         mistakes=[
             Mistake(
                 "The ratio is LAT / T (measured over target), not T / LAT: with a negative "
@@ -217,4 +213,3 @@ def check_mnas_reward(fn: Callable[..., float]) -> None:
         ],
         rel_tol=1e-9,
     )
-
