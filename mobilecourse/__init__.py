@@ -25,7 +25,7 @@ import sys
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__", "setup_notebook"]
+__all__ = ["SEED_ENV", "__version__", "default_seed", "setup_notebook"]
 
 #: Environment that keeps TensorFlow's C++ logging and oneDNN notice off stderr.
 QUIET_TF_ENV = {"TF_CPP_MIN_LOG_LEVEL": "3", "TF_ENABLE_ONEDNN_OPTS": "0"}
@@ -42,24 +42,63 @@ def quiet_tensorflow() -> None:
     os.environ.update(QUIET_TF_ENV)
 
 
-def setup_notebook(seed: int = 0, *, verbose: bool = True) -> None:
+#: Environment variable that sets the default seed of :func:`setup_notebook`.
+SEED_ENV = "MOBILECOURSE_SEED"
+
+#: Seeds are 32-bit: NumPy's legacy generator, which Keras seeds, takes no more.
+MAX_SEED = 2**32 - 1
+
+
+def default_seed() -> int:
+    """The seed :func:`setup_notebook` uses when none is given.
+
+    ``MOBILECOURSE_SEED`` from the environment when it is set (and not empty), else 0.
+
+    Raises:
+        ValueError: ``MOBILECOURSE_SEED`` is set but is not an integer from 0 to
+            2**32 - 1.
+    """
+    text = os.environ.get(SEED_ENV, "").strip()
+    if not text:
+        return 0
+    if not text.isdigit() or int(text) > MAX_SEED:
+        raise ValueError(
+            f"the environment variable {SEED_ENV} must be an integer from 0 to {MAX_SEED}, "
+            f"got {text!r}; unset it for the default seed 0"
+        )
+    return int(text)
+
+
+def setup_notebook(seed: int | None = None, *, verbose: bool = True) -> int:
     """Prepare a lesson: quiet TensorFlow, import it, fix every seed, print versions.
 
     Call it in the first code cell of every lesson, before anything imports
     TensorFlow. It sets ``TF_CPP_MIN_LOG_LEVEL=3`` and ``TF_ENABLE_ONEDNN_OPTS=0``,
     seeds Python, NumPy and TensorFlow (``keras.utils.set_random_seed``) and
     turns on TensorFlow's deterministic ops, so a lesson prints the same
-    numbers on every run.
+    numbers on every run on one machine. (Another CPU or thread count gives other
+    trained numbers: the lessons claim only what holds for any seed.)
 
     Args:
-        seed: the seed for Python, NumPy and TensorFlow.
-        verbose: print one line with the versions in use.
+        seed: the seed for Python, NumPy and TensorFlow, from 0 to 2**32 - 1. ``None``
+            (the default) takes it from the environment variable ``MOBILECOURSE_SEED``
+            when that is set, else 0; an explicit ``seed`` wins over the variable.
+        verbose: print one line with the versions in use and the seed.
+
+    Returns:
+        The seed used, for the lesson's later ``keras.utils.set_random_seed`` calls.
 
     Raises:
-        TypeError: ``seed`` is not a non-negative integer.
+        TypeError: ``seed`` is not an integer (or ``None``).
+        ValueError: ``seed`` is negative or above 2**32 - 1, or ``MOBILECOURSE_SEED``
+            is not such an integer.
     """
-    if isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
-        raise TypeError(f"seed must be a non-negative integer, got {seed!r}")
+    if seed is None:
+        seed = default_seed()
+    elif isinstance(seed, bool) or not isinstance(seed, int):
+        raise TypeError(f"seed must be an integer or None, got {seed!r} ({type(seed).__name__})")
+    elif not 0 <= seed <= MAX_SEED:
+        raise ValueError(f"seed must be an integer from 0 to {MAX_SEED}, got {seed}")
     already_imported = "tensorflow" in sys.modules
     quiet_tensorflow()
 
@@ -83,3 +122,4 @@ def setup_notebook(seed: int = 0, *, verbose: bool = True) -> None:
             f"TensorFlow {tf.__version__} | Keras {keras.__version__} | "
             f"NumPy {np.__version__} | seed {seed}"
         )
+    return seed

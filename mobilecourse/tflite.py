@@ -36,8 +36,8 @@ __all__ = [
     "MODES",
     "evaluate",
     "interpreter",
+    "invoke_times",
     "latency_ms",
-    "median_latency_ms",
     "run",
     "to_tflite",
 ]
@@ -150,17 +150,33 @@ def _representative_array(model, data) -> np.ndarray:
     return array[:REPRESENTATIVE_SAMPLES]
 
 
-def interpreter(flatbuffer: bytes, threads: int = 1):
-    """A LiteRT interpreter for ``flatbuffer`` with its input resized to batch 1 and allocated."""
+def interpreter(flatbuffer: bytes, threads: int = 1, batch: int = 1):
+    """A LiteRT interpreter for ``flatbuffer``, its input resized to ``batch`` images, allocated.
+
+    Args:
+        flatbuffer: the ``.tflite`` file's bytes.
+        threads: interpreter threads (>= 1).
+        batch: images per call (>= 1); the file must have a free batch dimension (the
+            course's conversions keep it) unless ``batch`` is its fixed batch size.
+
+    Raises:
+        ValueError: a bad ``threads`` or ``batch``, or a ``batch`` the file cannot take.
+    """
     from ai_edge_litert.interpreter import Interpreter
 
     integer(threads, "threads")
+    integer(batch, "batch")
     with _quiet_native_stderr():  # LiteRT prints "INFO: Created ... XNNPACK delegate"
         interp = Interpreter(model_content=flatbuffer, num_threads=threads)
         detail = interp.get_input_details()[0]
         shape = list(detail["shape_signature"])
         if shape and shape[0] == -1:
-            interp.resize_tensor_input(detail["index"], [1, *shape[1:]])
+            interp.resize_tensor_input(detail["index"], [batch, *shape[1:]])
+        elif batch != (shape[0] if shape else 1):
+            raise ValueError(
+                f"batch must be {shape[0] if shape else 1} for this file (its batch size is "
+                f"fixed), got {batch}"
+            )
         interp.allocate_tensors()
     return interp
 
@@ -249,33 +265,44 @@ def evaluate(flatbuffer: bytes, x, y, threads: int = 1) -> float:
     return correct / len(x)
 
 
-def latency_ms(flatbuffer: bytes, runs: int = 30, threads: int = 1, warmup: int = 3) -> list[float]:
-    """Time single-image (batch 1) inferences of a ``.tflite`` model with LiteRT.
+def latency_ms(
+    flatbuffer: bytes, runs: int = 30, threads: int = 1, warmup: int = 3, batch: int = 1
+) -> list[float]:
+    """Time inferences of a ``.tflite`` model with LiteRT: one list of timings, one interpreter.
 
     Only ``Interpreter.invoke()`` is timed, as LiteRT's own ``benchmark_model`` does: the
     input (random, seed 0, already in the input tensor's dtype) is set once before the
     runs. Python's work around a call (building tensor details, quantizing the input,
-    copying the output: tens of microseconds) is left out, so a model of a few thousand
-    MACs is not timed as its wrapper.
+    copying the output: tens of microseconds) is left out. A call still pays a fixed
+    overhead of a few microseconds, so time small models on a ``batch`` of images; to
+    compare models use :func:`mobilecourse.bench.time_variants`, the course's protocol.
 
     Cost:
-        ``warmup + runs`` inferences.
+        ``warmup + runs`` calls of ``batch`` images each.
 
     Args:
         flatbuffer: the ``.tflite`` file's bytes (any of :data:`MODES`).
-        runs: timed inferences (>= 1).
+        runs: timed calls (>= 1).
         threads: interpreter threads (1 = one core, as the papers' phone numbers).
-        warmup: untimed inferences first (>= 0).
+        warmup: untimed calls first (>= 0).
+        batch: images per call (>= 1).
 
     Returns:
-        The ``runs`` timings in milliseconds (take the median for a report).
+        The ``runs`` timings of a whole call, in milliseconds.
 
     Raises:
-        ValueError: a bad ``runs``, ``threads`` or ``warmup``.
+        ValueError: a bad ``runs``, ``threads``, ``warmup`` or ``batch``.
     """
     for name, value, minimum in (("runs", runs, 1), ("threads", threads, 1), ("warmup", warmup, 0)):
         integer(value, name, minimum)
-    interp = interpreter(flatbuffer, threads=threads)
+    return invoke_times(interpreter(flatbuffer, threads=threads, batch=batch), runs, warmup)
+
+
+def invoke_times(interp, runs: int, warmup: int = 0) -> list[float]:
+    """Milliseconds of ``runs`` calls of ``interp.invoke()`` after ``warmup`` untimed ones.
+
+    The input tensor is filled once with random values (seed 0) in its own dtype.
+    """
     detail = interp.get_input_details()[0]
     x = np.random.default_rng(0).standard_normal(detail["shape"]).astype("float32")
     interp.set_tensor(detail["index"], _as_input(detail, x))
@@ -287,10 +314,3 @@ def latency_ms(flatbuffer: bytes, runs: int = 30, threads: int = 1, warmup: int 
         interp.invoke()
         times.append((time.perf_counter() - start) * 1000)
     return times
-
-
-def median_latency_ms(
-    flatbuffer: bytes, runs: int = 30, threads: int = 1, warmup: int = 3
-) -> float:
-    """The median of :func:`latency_ms`: one number for a table, in milliseconds."""
-    return float(np.median(latency_ms(flatbuffer, runs=runs, threads=threads, warmup=warmup)))

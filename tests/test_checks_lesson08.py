@@ -1,11 +1,13 @@
 """Lesson 08 checkers: soft targets, the MnasNet reward, the budget and the design check."""
 
 import math
+import re
 
+import keras
 import numpy as np
 import pytest
 
-from mobilecourse import checks, deploy, models
+from mobilecourse import checks, deploy, models, tflite
 
 
 def softmax_without_max(z, t):
@@ -79,26 +81,48 @@ def test_check_budget_reports_every_line_and_raises_only_when_strict(capsys):
     assert out.rstrip().endswith("Budget met: 1 constraints (test accuracy not measured).")
 
 
-def test_check_design_measures_a_real_model(capsys):
-    checks.check_design(lambda: models.digits_cnn(width=0.5))
+@pytest.fixture(scope="module")
+def reference():
+    """The int8 file of lesson 08's teacher architecture (untrained: only its speed matters)."""
+    keras.utils.clear_session()
+    sample = np.random.default_rng(1).random((20, 28, 28, 1), dtype=np.float32)
+    return tflite.to_tflite(models.digits_cnn(width=2.0), "int8", representative_data=sample)
+
+
+def test_check_design_measures_a_real_model(capsys, reference):
+    checks.check_design(lambda: models.digits_cnn(width=0.5), reference)
     out = capsys.readouterr().out
     assert out.startswith("Correct: a design that fits the budget")
     assert "[x] MACs: 123,472 <= 300,000  met" in out and "[?] test accuracy" in out
+    # 12x fewer MACs than the reference: well under half its time on any CPU
+    assert re.search(r"\[x\] LiteRT time vs reference: 0\.[0-4]\dx <= 0\.50x  met", out), out
 
 
 @pytest.mark.parametrize(
     ("design", "match"),
     [
-        (lambda: models.digits_cnn(width=2.0), r"MACs: 1,489,216 > 300,000.*params: 50,698"),
+        (
+            lambda: models.digits_cnn(width=2.0),
+            r"MACs: 1,489,216 > 300,000.*params: 50,698.*LiteRT time vs reference: (0\.9|1\.)",
+        ),
         (lambda: "a model", "must return a keras.Model"),
         (lambda: models.digits_cnn(width=0.5, input_shape=(32, 32, 1)), "at most 28x28"),
         (lambda: models.digits_cnn(width=0.5, input_shape=(28, 28, 3)), r"\(height, width, 1\)"),
         (lambda: models.digits_cnn(width=0.5, classes=5), "10 classes"),
     ],
 )
-def test_check_design_rejects_what_misses_the_brief(design, match):
+def test_check_design_rejects_what_misses_the_brief(design, match, reference):
     with pytest.raises(checks.CheckFailed, match=match):
-        checks.check_design(design)
+        checks.check_design(design, reference)
+
+
+def test_check_design_needs_the_reference_of_a_relative_latency_limit():
+    with pytest.raises(ValueError, match="reference is required"):
+        checks.check_design(lambda: models.digits_cnn(width=0.5))
+    # a budget in absolute milliseconds needs none
+    checks.check_design(
+        lambda: models.digits_cnn(width=0.5), budget=deploy.Budget(max_latency_ms=1000.0)
+    )
 
 
 def test_check_design_not_attempted(capsys):

@@ -1,8 +1,12 @@
 """setup_notebook: quiet, deterministic, informative; the bench runner."""
 
+import configparser
+import os
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -10,9 +14,16 @@ import pytest
 import mobilecourse
 from mobilecourse.bench import lesson_paths, run_notebook
 
+ROOT = Path(__file__).resolve().parent.parent
 
-def run_python(code):
-    env = {k: v for k, v in __import__("os").environ.items() if not k.startswith("TF_")}
+
+def run_python(code, **environment):
+    env = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith("TF_") and k != mobilecourse.SEED_ENV
+    }
+    env.update(environment)
     return subprocess.run(
         [sys.executable, "-c", textwrap.dedent(code)], capture_output=True, text=True, env=env
     )
@@ -59,10 +70,72 @@ def test_setup_notebook_warns_when_tensorflow_came_first():
     assert "restart the kernel" in result.stdout
 
 
-@pytest.mark.parametrize("seed", [-1, 1.5, True, "0"])
-def test_setup_notebook_rejects_bad_seed(seed):
-    with pytest.raises(TypeError, match="seed"):
+@pytest.mark.parametrize("seed", [1.5, True, "0"])
+def test_setup_notebook_rejects_a_seed_of_the_wrong_type(seed):
+    with pytest.raises(TypeError, match="seed must be an integer"):
         mobilecourse.setup_notebook(seed=seed)
+
+
+@pytest.mark.parametrize("seed", [-1, 2**32])
+def test_setup_notebook_rejects_a_seed_out_of_range(seed):
+    with pytest.raises(ValueError, match="seed must be an integer from 0 to 4294967295"):
+        mobilecourse.setup_notebook(seed=seed)
+
+
+SEEDED = """
+    import mobilecourse
+    seed = mobilecourse.setup_notebook({args})
+    import numpy as np, keras
+    print(seed, np.random.rand(), float(keras.random.uniform(())))
+    """
+
+
+def test_seed_comes_from_the_environment_and_an_explicit_seed_wins():
+    from_env = run_python(SEEDED.format(args=""), MOBILECOURSE_SEED="5")
+    explicit = run_python(SEEDED.format(args="seed=5, verbose=False"))
+    overridden = run_python(SEEDED.format(args="seed=5, verbose=False"), MOBILECOURSE_SEED="9")
+    default = run_python(SEEDED.format(args="verbose=False"))
+    for result in (from_env, explicit, overridden, default):
+        assert result.returncode == 0, result.stderr
+    setup_line, values = from_env.stdout.strip().splitlines()
+    assert setup_line.endswith("| seed 5")
+    assert values == explicit.stdout.strip() == overridden.stdout.strip()
+    assert values.startswith("5 ")
+    assert default.stdout.startswith("0 ") and default.stdout != explicit.stdout
+
+
+@pytest.mark.parametrize("value", ["abc", "-3", "1.5", "4294967296"])
+def test_a_bad_seed_in_the_environment_is_a_clear_error(value):
+    result = run_python(SEEDED.format(args=""), MOBILECOURSE_SEED=value)
+    assert result.returncode != 0
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("ValueError: the environment variable MOBILECOURSE_SEED must be")
+    assert repr(value) in last
+
+
+def test_an_empty_seed_variable_means_the_default():
+    result = run_python(SEEDED.format(args="verbose=False"), MOBILECOURSE_SEED="")
+    assert result.returncode == 0 and result.stdout.startswith("0 ")
+
+
+def _sanitize(text):
+    """Apply tests/nbval_sanitize.cfg's rules as nbval does (regex, replacement, in order)."""
+    parser = configparser.ConfigParser()
+    parser.read(ROOT / "tests" / "nbval_sanitize.cfg")
+    for section in parser.sections():
+        text = re.sub(parser[section]["regex"], parser[section]["replace"], text)
+    return text
+
+
+def test_the_setup_line_compares_equal_across_seeds_and_versions():
+    printed = run_python(SEEDED.format(args=""), MOBILECOURSE_SEED="7").stdout.splitlines()[0]
+    other = (
+        "mobilecourse 0.2.0 | Python 3.13.1 | TensorFlow 2.20.0 | Keras 3.13.2 | "
+        "NumPy 2.1.3 | seed 0"
+    )
+    assert _sanitize(printed) == _sanitize(other) != printed
+    # the rule is that line only: other text with versions or seeds is still compared
+    assert _sanitize("TensorFlow 2.21.0, seed 3") == "TensorFlow 2.21.0, seed 3"
 
 
 def test_run_notebook_executes_and_times(tmp_path):

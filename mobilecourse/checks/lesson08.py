@@ -53,15 +53,27 @@ def _missed_text(missed: list[deploy.Verdict]) -> str:
     return "budget missed: " + "; ".join(v.text.replace("  MISSED", "") for v in missed)
 
 
-def check_design(fn: Callable[[], object], budget: deploy.Budget = deploy.CAPSTONE_BUDGET):
+def check_design(
+    fn: Callable[[], object],
+    reference: bytes | None = None,
+    budget: deploy.Budget = deploy.CAPSTONE_BUDGET,
+):
     """Lesson 08: ``fn()`` builds an untrained Keras model that fits the budget before training.
 
     The model is profiled (MACs, params), converted to a full-integer int8 ``.tflite``
     (calibrated on random images: the file's size and speed do not depend on the
-    weights) and timed with LiteRT. Accuracy needs training, so it is not checked here.
+    weights) and timed with LiteRT against ``reference`` (:func:`deploy.measure`).
+    Accuracy needs training, so it is not checked here.
+
+    Args:
+        fn: the student's function.
+        reference: the ``.tflite`` file the budget's relative latency refers to (in
+            lesson 08, the teacher's int8 file).
+        budget: the brief; lesson 08's by default.
 
     Raises:
         TypeError: ``fn`` is not callable.
+        ValueError: the budget limits the relative latency and ``reference`` is missing.
         CheckFailed: ``fn()`` does not return a digit classifier, or a constraint is missed.
     """
     import keras
@@ -77,6 +89,11 @@ def check_design(fn: Callable[[], object], budget: deploy.Budget = deploy.CAPSTO
     except NotImplementedError:
         print(f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)")
         return
+    if budget.max_relative_latency is not None and reference is None:
+        raise ValueError(
+            "reference is required: the budget limits the latency relative to a reference "
+            "model; pass its .tflite bytes (lesson 08: reference=teacher_int8)"
+        )
     if not isinstance(model, keras.Model):
         raise CheckFailed(
             f"{exercise}: {fn.__name__}() must return a keras.Model, got {type(model).__name__}"
@@ -92,7 +109,7 @@ def check_design(fn: Callable[[], object], budget: deploy.Budget = deploy.CAPSTO
         raise CheckFailed(f"{exercise}: the model must output 10 classes, got {outputs}")
     sample = np.random.default_rng(0).random((50, *shape), dtype=np.float32)
     flatbuffer = tflite.to_tflite(model, "int8", representative_data=sample)
-    verdicts = deploy.check_against(deploy.measure(model, flatbuffer), budget)
+    verdicts = deploy.check_against(deploy.measure(model, flatbuffer, reference=reference), budget)
     missed = [v for v in verdicts if v.met is False]
     if missed:
         print("\n".join(_lines(verdicts)))
