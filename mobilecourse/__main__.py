@@ -2,10 +2,16 @@
 
 Commands:
     profile MODEL   print the per-layer cost table and totals of a course model.
-    bench [--out DIR] [--lessons 02,07]
+    bench [--out DIR] [--lessons 02,07] [--seed N] [--cpus K]
                     execute the lessons headless and write DIR/bench.md and DIR/bench.json
                     (default DIR: build/): wall times against the targets, what the lessons
                     measured, our profiler against TensorFlow's, the environment's size.
+                    --seed and --cpus run the lessons with MOBILECOURSE_SEED=N on K CPUs.
+    perturb [--seed N] [--cpus K] [-- PYTEST_OPTIONS]
+                    run the lessons that train or time a model under pytest (give nbval's
+                    options after --) with MOBILECOURSE_SEED=N (default 1) on K CPUs
+                    (default 1): what they print and assert must hold there too. The exit
+                    status is pytest's.
     release OUT_DIR write the student release of the lessons (solutions stripped).
     slides [OUT_DIR]
                     build one offline reveal.js deck per lesson (default: slides/).
@@ -19,6 +25,7 @@ stderr per failure).
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from pathlib import Path
 
@@ -66,6 +73,26 @@ def _parser() -> argparse.ArgumentParser:
         metavar="NN,NN",
         help="only these lessons, by number prefix, e.g. 02,07 (default: all)",
     )
+    for command in (
+        ben,
+        per := sub.add_parser(
+            "perturb", help="run the lessons that train or time under another seed on fewer CPUs"
+        ),
+    ):
+        default = " (default: the environment's)" if command is ben else " (default %(default)s)"
+        command.add_argument(
+            "--seed",
+            type=int,
+            default=None if command is ben else 1,
+            help="MOBILECOURSE_SEED for the lessons" + default,
+        )
+        command.add_argument(
+            "--cpus",
+            type=int,
+            default=None if command is ben else 1,
+            help="run on this many CPUs" + (" (default: all)" if command is ben else default),
+        )
+    per.add_argument("pytest_args", nargs=argparse.REMAINDER, help="options for pytest, after --")
     rel = sub.add_parser("release", help="write the student copy of the lessons")
     rel.add_argument("out_dir", help="folder to write (not notebooks/), e.g. build/student")
     sli = sub.add_parser("slides", help="build the offline reveal.js decks")
@@ -153,13 +180,37 @@ def _bench(args) -> int:
     except OSError as err:
         raise ValueError(f"cannot use --out {out_dir}: {err.strerror or err}") from None
     results = bench_report.run_bench(
-        lessons, selection=args.lessons, out=lambda line: print(line, flush=True)
+        lessons,
+        selection=args.lessons,
+        out=lambda line: print(line, flush=True),
+        seed=args.seed,
+        cpus=args.cpus,
     )
     for path in bench_report.write_report(results, out_dir):
         print(f"wrote {path}")
     for error in results["errors"]:
         print(f"python -m mobilecourse bench: error: {error}", file=sys.stderr)
     return 1 if results["errors"] else 0
+
+
+def _perturb(args) -> int:
+    import subprocess
+
+    from mobilecourse import bench
+
+    lessons = bench.measuring_lessons()
+    if not lessons:
+        raise ValueError(f"no lesson in {bench.NOTEBOOK_DIR} trains or times a model")
+    options = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
+    with bench.perturbed(args.seed, args.cpus):
+        cpus = sorted(os.sched_getaffinity(0))
+        print(
+            f"lessons {', '.join(p.stem[:2] for p in lessons)} with MOBILECOURSE_SEED="
+            f"{args.seed} on {len(cpus)} CPU{'s' if len(cpus) > 1 else ''} ({cpus})",
+            flush=True,
+        )
+        command = [sys.executable, "-m", "pytest", *options, *map(str, lessons)]
+        return subprocess.run(command, check=False).returncode
 
 
 def _release(args) -> int:
@@ -188,7 +239,13 @@ def _app(args) -> int:
     return app.serve(port=args.port)
 
 
-_COMMANDS = {"bench": _bench, "release": _release, "slides": _slides, "app": _app}
+_COMMANDS = {
+    "bench": _bench,
+    "perturb": _perturb,
+    "release": _release,
+    "slides": _slides,
+    "app": _app,
+}
 
 
 if __name__ == "__main__":

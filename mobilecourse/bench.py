@@ -21,10 +21,12 @@ units (KiB, MiB).
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import platform
+import re
 import statistics
 import subprocess
 import sys
@@ -37,6 +39,7 @@ from mobilecourse._validate import integer
 
 __all__ = [
     "LESSON_TARGET_SECONDS",
+    "MEASURING_CALL",
     "MIN_CALL_MS",
     "MIN_ROUNDS",
     "NOTEBOOK_DIR",
@@ -47,6 +50,7 @@ __all__ = [
     "TFProfilerCount",
     "Timing",
     "compare_profilers",
+    "cpu_subset",
     "directory_bytes",
     "environment_size",
     "error_line",
@@ -55,6 +59,8 @@ __all__ = [
     "largest_distributions",
     "lesson_paths",
     "machine_info",
+    "measuring_lessons",
+    "perturbed",
     "probe_cell_source",
     "profile_seconds",
     "read_probe",
@@ -76,13 +82,84 @@ def lesson_paths(folder: Path = NOTEBOOK_DIR) -> list[Path]:
     return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
 
 
-def execute_notebook(path: Path, timeout: int = 600, extra_cells: Sequence[str] = ()):
+#: A call that trains or times a model. A lesson whose code makes one prints numbers that
+#: depend on the CPU, the thread count and the seed (README, "What nbval compares").
+MEASURING_CALL = re.compile(
+    r"\b(fit|distill|search|time_variants|measure|check_design|latency_ms|invoke_times)\("
+)
+
+
+def measuring_lessons(paths: Sequence[Path] | None = None) -> list[Path]:
+    """The lessons with a code cell that trains or times a model (:data:`MEASURING_CALL`)."""
+    import nbformat
+
+    found = []
+    for path in lesson_paths() if paths is None else paths:
+        cells = nbformat.read(path, as_version=4).cells
+        if any(c.cell_type == "code" and MEASURING_CALL.search(c.source) for c in cells):
+            found.append(Path(path))
+    return found
+
+
+def cpu_subset(cpus: int) -> set[int]:
+    """The first ``cpus`` CPUs this process may run on (Linux), for a run on fewer cores.
+
+    Raises:
+        ValueError: ``cpus`` is not a positive integer, is more than this process may
+            use, or the platform cannot pin a process to CPUs.
+    """
+    cpus = integer(cpus, "cpus")
+    if not hasattr(os, "sched_setaffinity"):
+        raise ValueError(f"cpus: pinning to CPUs needs Linux, not {platform.system()}")
+    allowed = sorted(os.sched_getaffinity(0))
+    if cpus > len(allowed):
+        raise ValueError(f"cpus must be at most {len(allowed)} here, got {cpus}")
+    return set(allowed[:cpus])
+
+
+@contextlib.contextmanager
+def perturbed(seed: int | None = None, cpus: int | None = None):
+    """Within the block, kernels started by this process get another seed or fewer CPUs.
+
+    Sets ``MOBILECOURSE_SEED`` (read by :func:`mobilecourse.setup_notebook`) and pins this
+    process to :func:`cpu_subset` ``(cpus)``; a kernel started inside inherits both, so
+    TensorFlow sizes its thread pools for those CPUs. Both are restored afterwards.
+    """
+    from mobilecourse import SEED_ENV
+
+    saved_seed = os.environ.get(SEED_ENV)
+    saved_cpus = os.sched_getaffinity(0) if cpus is not None else None
+    subset = cpu_subset(cpus) if cpus is not None else None
+    try:
+        if seed is not None:
+            os.environ[SEED_ENV] = str(integer(seed, "seed", 0))
+        if subset is not None:
+            os.sched_setaffinity(0, subset)
+        yield
+    finally:
+        if saved_seed is None:
+            os.environ.pop(SEED_ENV, None)
+        else:
+            os.environ[SEED_ENV] = saved_seed
+        if saved_cpus is not None:
+            os.sched_setaffinity(0, saved_cpus)
+
+
+def execute_notebook(
+    path: Path,
+    timeout: int = 600,
+    extra_cells: Sequence[str] = (),
+    seed: int | None = None,
+    cpus: int | None = None,
+):
     """Execute a notebook headless in its own folder, without saving it.
 
     Args:
         path: the ``.ipynb`` file.
         timeout: seconds allowed per cell.
         extra_cells: sources of code cells appended (in memory only) after the last cell.
+        seed: run the kernel with ``MOBILECOURSE_SEED`` set to this (:func:`perturbed`).
+        cpus: run the kernel on this many CPUs (:func:`perturbed`); ``None`` for all.
 
     Returns:
         ``(notebook, seconds)``: the executed ``nbformat`` node and the wall time.
@@ -107,7 +184,8 @@ def execute_notebook(path: Path, timeout: int = 600, extra_cells: Sequence[str] 
         resources={"metadata": {"path": str(path.parent)}},
     )
     start = time.perf_counter()
-    client.execute()
+    with perturbed(seed, cpus):
+        client.execute()
     return nb, time.perf_counter() - start
 
 
@@ -324,10 +402,10 @@ def timing_table(timings: dict[str, Timing], reference: str | None = None):
 
 # ------------------------------------------------------------------ the bench report
 
-#: Target wall time of one lesson executed headless, in seconds.
-LESSON_TARGET_SECONDS = 90
-#: Target wall time of all lessons together, in seconds (8 minutes).
-TOTAL_TARGET_SECONDS = 8 * 60
+#: Target wall time of one lesson executed headless on 2 cores, in seconds.
+LESSON_TARGET_SECONDS = 75
+#: Target wall time of all lessons together on 2 cores, in seconds.
+TOTAL_TARGET_SECONDS = 300
 
 #: Start of the one line a probe cell prints; the JSON follows on the same line.
 PROBE_MARKER = "@@mobilecourse-bench-probe@@"
@@ -453,17 +531,23 @@ def error_line(err: BaseException) -> str:
     return f"{name}: {lines[0]}" if lines else name
 
 
-def run_lesson(path: Path, probe: str | None = None, timeout: int = 600) -> LessonRun:
+def run_lesson(
+    path: Path,
+    probe: str | None = None,
+    timeout: int = 600,
+    seed: int | None = None,
+    cpus: int | None = None,
+) -> LessonRun:
     """Execute one lesson headless, with ``probe`` (an expression) evaluated after it.
 
     A cell that raises does not raise here: it is recorded in ``LessonRun.error`` (and
-    the probe is then not run).
+    the probe is then not run). ``seed`` and ``cpus`` are :func:`execute_notebook`'s.
     """
     path = Path(path)
     extra = () if probe is None else (probe_cell_source(probe),)
     start = time.perf_counter()
     try:
-        notebook, seconds = execute_notebook(path, timeout, extra_cells=extra)
+        notebook, seconds = execute_notebook(path, timeout, extra, seed, cpus)
     except Exception as err:  # a lesson cell raised, timed out or the kernel died
         return LessonRun(path.stem, time.perf_counter() - start, error_line(err), probe)
     if probe is None:

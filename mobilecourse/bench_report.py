@@ -169,6 +169,7 @@ def collect_results(
     versions_in_use: dict | None = None,
     commit: str | None = None,
     date: str | None = None,
+    seed: int | None = None,
 ) -> dict:
     """Aggregate the measurements into the JSON-able results dict of the report.
 
@@ -180,6 +181,7 @@ def collect_results(
         available: stems of every lesson notebook present.
         machine, versions_in_use, commit, date: defaults :func:`bench.machine_info`,
             :func:`bench.versions`, the git commit if known, and now (ISO 8601, UTC).
+        seed: the ``MOBILECOURSE_SEED`` the lessons ran with (``None`` if not known).
 
     Returns:
         The dict :func:`render_markdown` formats and :func:`write_json` writes; its
@@ -217,6 +219,7 @@ def collect_results(
         "git_commit": commit,
         "machine": bench.machine_info() if machine is None else machine,
         "versions": bench.versions() if versions_in_use is None else versions_in_use,
+        "seed": seed,
         "lessons_run": [run.stem for run in runs],
         "selection": selection,
         "targets": {
@@ -234,7 +237,12 @@ def collect_results(
 
 
 def run_bench(
-    lessons: Sequence[Path], selection: str | None = None, out=print, timeout: int = 600
+    lessons: Sequence[Path],
+    selection: str | None = None,
+    out=print,
+    timeout: int = 600,
+    seed: int | None = None,
+    cpus: int | None = None,
 ) -> dict:
     """Measure everything the report holds in one run; return :func:`collect_results`.
 
@@ -243,10 +251,19 @@ def run_bench(
         selection: the ``--lessons`` argument, recorded in the report.
         out: called with one progress line per lesson and per measurement.
         timeout: seconds allowed per cell.
+        seed: run the lessons with ``MOBILECOURSE_SEED`` set to this (``None``: as set in
+            the environment, else the lessons' default 0).
+        cpus: run the lessons on this many CPUs (``None``: all); the report's machine
+            section then counts these cores.
     """
+    from mobilecourse import default_seed
+
+    if cpus is not None:
+        bench.cpu_subset(cpus)  # a bad value fails now, not after the first lesson
+    default_seed()  # so does a bad MOBILECOURSE_SEED
     runs = []
     for path in lessons:
-        run = bench.run_lesson(path, bench.PROBES.get(path.stem), timeout)
+        run = bench.run_lesson(path, bench.PROBES.get(path.stem), timeout, seed, cpus)
         runs.append(run)
         status = f"   ERROR {run.error}" if run.error else ""
         status += f"   probe failed: {run.probe_error}" if run.probe_error else ""
@@ -267,13 +284,18 @@ def run_bench(
     except Exception as err:
         environment = {"error": bench.error_line(err)}
         out(f"environment size failed: {environment['error']}")
+    with bench.perturbed(seed, cpus):  # what the lessons had: their seed, their cores
+        machine = bench.machine_info()
+        lesson_seed = default_seed()
     return collect_results(
         runs,
         profilers,
         environment,
         selection=selection,
         available=[p.stem for p in bench.lesson_paths()],
+        machine=machine,
         commit=bench.git_commit(),
+        seed=lesson_seed,
     )
 
 

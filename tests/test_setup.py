@@ -12,7 +12,14 @@ import nbformat
 import pytest
 
 import mobilecourse
-from mobilecourse.bench import lesson_paths, run_notebook
+from mobilecourse.bench import (
+    cpu_subset,
+    execute_notebook,
+    lesson_paths,
+    measuring_lessons,
+    perturbed,
+    run_notebook,
+)
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -152,3 +159,78 @@ def test_run_notebook_executes_and_times(tmp_path):
 def test_lesson_paths_are_in_teaching_order():
     names = [p.stem for p in lesson_paths()]
     assert names == sorted(names) and names[:2] == ["00_why_mobile", "01_convolution_cost"]
+
+
+# ---------------------------------------------------------------- perturbed runs
+
+
+def test_measuring_lessons_are_those_that_train_or_time(tmp_path):
+    cells = {
+        "00_counts": "macs = profile_model(model).macs",
+        "01_trains": "training.fit(model, (x, y), epochs=2)",
+        "02_times": "timings = bench.time_variants({'a': model})",
+        "03_distils": "training.distill(student, teacher, data)",
+        "04_refit_word": "print('not a call: fit')",
+    }
+    for stem, source in cells.items():
+        nbformat.write(
+            nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]),
+            tmp_path / f"{stem}.ipynb",
+        )
+    found = [p.stem for p in measuring_lessons(lesson_paths(tmp_path))]
+    assert found == ["01_trains", "02_times", "03_distils"]
+    # the course's own lessons that train (06-08) are all found
+    stems = {p.stem[:2] for p in measuring_lessons()}
+    assert {"06", "07", "08"} <= stems and "01" not in stems
+
+
+def test_a_kernel_started_perturbed_gets_the_seed_and_the_cpus(tmp_path):
+    source = (
+        "import os, mobilecourse\n"
+        "print(mobilecourse.setup_notebook(verbose=False), len(os.sched_getaffinity(0)))"
+    )
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(nb, tmp_path / "99_seed.ipynb")
+    before = (os.environ.get(mobilecourse.SEED_ENV), os.sched_getaffinity(0))
+    executed, _ = execute_notebook(tmp_path / "99_seed.ipynb", seed=5, cpus=1)
+    assert executed.cells[0].outputs[0].text.split() == ["5", "1"]
+    assert (os.environ.get(mobilecourse.SEED_ENV), os.sched_getaffinity(0)) == before
+    executed, _ = execute_notebook(tmp_path / "99_seed.ipynb")
+    cpus = len(os.sched_getaffinity(0))
+    assert executed.cells[0].outputs[0].text.split() == [str(before[0] or 0), str(cpus)]
+
+
+@pytest.mark.parametrize(("cpus", "match"), [(0, "cpus must be a positive"), (10**4, "at most")])
+def test_cpu_subset_rejects_bad_counts(cpus, match):
+    with pytest.raises(ValueError, match=match):
+        cpu_subset(cpus)
+    with pytest.raises(ValueError, match=match), perturbed(cpus=cpus):
+        pass
+
+
+def test_perturb_command_runs_pytest_on_the_measuring_lessons():
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "mobilecourse",
+            "perturb",
+            "--seed",
+            "3",
+            "--cpus",
+            "1",
+            "--",
+            "--nbval",
+            "--collect-only",
+            "-q",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    first, *rest = result.stdout.splitlines()
+    numbers = ", ".join(p.stem[:2] for p in measuring_lessons())
+    assert first.startswith(f"lessons {numbers} with MOBILECOURSE_SEED=3 on 1 CPU (")
+    collected = {line.split("::")[0] for line in rest if "::" in line}
+    assert collected == {f"notebooks/{p.name}" for p in measuring_lessons()}
