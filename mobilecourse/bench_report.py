@@ -354,6 +354,10 @@ def _seconds(value: float) -> str:
     return f"{value:.1f} s"
 
 
+def _seed_text(seed) -> str:
+    return "unknown" if seed is None else str(seed)
+
+
 def _header(results: dict) -> list[str]:
     machine, v = results["machine"], results["versions"]
     ram = machine.get("ram_bytes")
@@ -375,6 +379,7 @@ def _header(results: dict) -> list[str]:
         f"Keras {v.get('keras')}, ai-edge-litert {v.get('ai-edge-litert')}, "
         f"NumPy {v.get('numpy')}, mobilecourse {v.get('mobilecourse')}",
         f"- lessons run: {selection}: {', '.join(lessons) or 'none'}",
+        f"- seed (MOBILECOURSE_SEED): {_seed_text(results.get('seed'))}",
         f"- errors: {len(results['errors'])}",
         *[f"  - {error}" for error in results["errors"]],
     ]

@@ -23,6 +23,7 @@ __all__ = [
     "distill",
     "distillation_loss",
     "fit",
+    "reestimate_batchnorm",
     "soft_targets",
 ]
 
@@ -253,3 +254,77 @@ def accuracy(model, data, batch_size: int = 256) -> float:
     x, y = data
     predictions = model.predict(x, batch_size=batch_size, verbose=0)
     return float(np.mean(np.argmax(predictions, axis=-1) == np.asarray(y)))
+
+
+# ---------------------------------------------------------------- BatchNorm statistics
+
+
+def reestimate_batchnorm(model, x, samples: int = 1000):
+    """Recompute every BatchNormalization layer's moving mean and variance on inputs ``x``.
+
+    A BatchNorm layer normalizes with the mean and variance of its input that it
+    averaged during training. Changing the weights before it (pruning, weight sharing)
+    changes those statistics, and the stale ones then shift and scale every channel
+    wrongly. Re-estimating them costs one forward pass and no training.
+
+    Formula:
+        For each layer, in the order of the network, ``moving_mean = mean(a)`` and
+        ``moving_variance = var(a)`` (biased, as Keras computes it) over the batch and
+        spatial axes of its input ``a``, computed with the statistics already
+        re-estimated upstream. One forward pass in training mode over all the samples at
+        once, with momentum 0, gives exactly that.
+
+    Args:
+        model: a built Keras model; its BatchNormalization layers are updated in place.
+        x: input images ``(n, *input_shape)``; the first ``samples`` are used.
+        samples: images used (>= 2), all in one batch.
+
+    Returns:
+        ``model``.
+
+    Raises:
+        TypeError: ``model`` is not a Keras model.
+        ValueError: a bad ``samples`` or ``x``, or a layer that is random in training
+            mode (dropout, noise), which would change the statistics.
+    """
+    import keras
+    import numpy as np
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    samples = integer(samples, "samples", 2)
+    random_kinds = (
+        keras.layers.Dropout,
+        keras.layers.GaussianNoise,
+        keras.layers.GaussianDropout,
+        keras.layers.AlphaDropout,
+    )
+    layers = list(_nested_layers(model))
+    noisy = [layer.name for layer in layers if isinstance(layer, random_kinds)]
+    if noisy:
+        raise ValueError(
+            f"model has layers that are random in training mode ({', '.join(noisy)}): their "
+            "noise would enter the statistics; re-estimate on a copy without them"
+        )
+    shape = tuple(model.inputs[0].shape[1:])
+    array = np.asarray(x, dtype="float32")[:samples]
+    if array.ndim != len(shape) + 1 or len(array) < 2:
+        raise ValueError(f"x must have shape (n >= 2, *{shape}), got {np.shape(x)}")
+    norms = [layer for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
+    saved = [(layer.momentum, layer.trainable) for layer in norms]
+    try:
+        for layer in norms:  # a frozen BatchNorm layer would not update in training mode
+            layer.momentum, layer.trainable = 0.0, True
+        model(array, training=True)
+    finally:
+        for layer, (momentum, trainable) in zip(norms, saved, strict=True):
+            layer.momentum, layer.trainable = momentum, trainable
+    return model
+
+
+def _nested_layers(model):
+    """Every layer of ``model``, inside nested models too."""
+    for layer in model.layers:
+        yield layer
+        if hasattr(layer, "layers"):
+            yield from _nested_layers(layer)

@@ -1,6 +1,7 @@
 """The digits CNN trains to the accuracy the lessons rely on, reproducibly."""
 
 import keras
+import numpy as np
 import pytest
 
 from mobilecourse import data, models, training
@@ -150,3 +151,57 @@ def test_distill_refuses_mismatched_classes():
     teacher = models.digits_cnn(width=0.5, classes=5)
     with pytest.raises(ValueError, match="same classes"):
         training.distill(models.digits_cnn(width=0.5), teacher, data.load_digits_dataset()[0])
+
+
+# ---------------------------------------------------------------- BatchNorm re-estimation
+
+
+def _inputs_of(model, layer, x):
+    """What ``layer`` receives from ``x`` in inference mode (upstream statistics as they are)."""
+    probe = keras.Model(model.inputs[0], layer.input)
+    return keras.ops.convert_to_numpy(probe(x, training=False))
+
+
+def test_reestimated_statistics_are_those_of_each_layers_input():
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(4)
+    model = models.digits_cnn(width=0.5)
+    x = np.random.default_rng(4).random((300, 28, 28, 1), dtype=np.float32)
+    norms = [layer for layer in model.layers if isinstance(layer, keras.layers.BatchNormalization)]
+    assert len(norms) >= 4
+    stale = _inputs_of(model, norms[-1], x[:100])  # a fresh layer assumes variance 1
+    assert not np.allclose(
+        keras.ops.convert_to_numpy(norms[-1].moving_variance), stale.var(axis=(0, 1, 2)), rtol=0.1
+    )
+    momenta = [layer.momentum for layer in norms]
+    assert training.reestimate_batchnorm(model, x, samples=100) is model
+    assert [layer.momentum for layer in norms] == momenta  # restored
+    for layer in norms:  # in network order, each with the upstream layers already updated
+        a = _inputs_of(model, layer, x[:100])
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(layer.moving_mean), a.mean(axis=(0, 1, 2)), atol=1e-4
+        )
+        np.testing.assert_allclose(
+            keras.ops.convert_to_numpy(layer.moving_variance),
+            a.var(axis=(0, 1, 2)),
+            rtol=1e-3,
+            atol=1e-5,
+        )
+        assert layer.trainable
+
+
+def test_reestimation_refuses_random_layers_and_bad_input():
+    keras.utils.clear_session()
+    inputs = keras.Input((8, 8, 1))
+    x = keras.layers.BatchNormalization()(keras.layers.Conv2D(2, 3)(inputs))
+    noisy = keras.Model(inputs, keras.layers.Dropout(0.5, name="drop")(x))
+    data = np.zeros((4, 8, 8, 1), np.float32)
+    with pytest.raises(ValueError, match=r"random in training mode \(drop\)"):
+        training.reestimate_batchnorm(noisy, data)
+    clean = keras.Model(inputs, x)
+    with pytest.raises(ValueError, match="samples"):
+        training.reestimate_batchnorm(clean, data, samples=1)
+    with pytest.raises(ValueError, match=r"x must have shape \(n >= 2, \*\(8, 8, 1\)\)"):
+        training.reestimate_batchnorm(clean, np.zeros((4, 8, 8), np.float32))
+    with pytest.raises(TypeError, match="keras.Model"):
+        training.reestimate_batchnorm("model", data)
