@@ -415,17 +415,34 @@ PROBE_MARKER = "@@mobilecourse-bench-probe@@"
 #: Its value must be JSON-able once NumPy scalars and arrays are made plain.
 PROBES: dict[str, str] = {
     "02_depthwise_separable": (
-        'measured[["MAC ratio (x)", "measured speed-up (x)", "standard ms", "separable ms"]]'
-        '.to_dict(orient="index")'
+        'measured[["MAC ratio (x)", "measured speed-up (x)", "standard ms", "separable ms", '
+        '"spread (% of median)"]].to_dict(orient="index")'
     ),
     "04_group_conv_and_shuffle": (
-        'measured[["MACs vs ResNet", "traffic vs ResNet", "latency (ms)", "latency vs ResNet"]]'
-        '.to_dict(orient="index")'
+        'measured[["MACs vs ResNet", "traffic vs ResNet", "latency (ms)", "spread (ms)", '
+        '"latency vs ResNet"]].to_dict(orient="index")'
+    ),
+    "06_pruning": (
+        '{"baseline test accuracy (%)": base_acc, '
+        '"one-shot 50 %, by layer (%)": curve.loc[0.5, "layer"], '
+        '"one-shot 50 %, BatchNorm re-estimated (%)": '
+        'curve.loc[0.5, "layer + BatchNorm re-estimated"], '
+        '"mean drop at 80 %, 9-weight-filter layers (points)": small[0.8].mean(), '
+        '"mean drop at 80 %, other layers (points)": large[0.8].mean(), '
+        '"least sensitive at 80 %": ", ".join(drop[0.8].sort_values().index[:2]), '
+        '"gradual pruning to 80 % (%)": sparse_acc, '
+        '"filter-pruned, fine-tuned (%)": slim_acc, '
+        '"80 % sparse vs dense time": '
+        'timings["80 % sparse"].median_ms / timings["dense"].median_ms, '
+        '"filter-pruned vs dense time": '
+        'timings["50 % filters removed"].median_ms / timings["dense"].median_ms}'
     ),
     "07_quantization": (
-        '{"table": table[["size (KiB)", "size ratio", "test accuracy", "LiteRT latency (ms)"]]'
+        '{"table": table[["size (KiB)", "size ratio", "test accuracy", "LiteRT ms per image"]]'
         '.to_dict(orient="index"), '
-        '"v2_latency_ms": v2_latency, "v2_size_ratio": v2_ratio, '
+        '"v2_latency_ms": v2_latency, '
+        '"v2_spread_ms": {mode: t.spread_ms for mode, t in v2_timings.items()}, '
+        '"v2_size_ratio": v2_ratio, '
         '"v2_bytes": {mode: len(flatbuffer) for mode, flatbuffer in v2_files.items()}}'
     ),
     "08_deploy_capstone": "capstone_summary",

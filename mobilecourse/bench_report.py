@@ -44,6 +44,7 @@ def _depthwise_tables(value: dict) -> list[dict]:
         "measured / theoretical",
         "standard ms",
         "separable ms",
+        "spread (% of median)",
     ]
     rows = [
         [
@@ -53,6 +54,7 @@ def _depthwise_tables(value: dict) -> list[dict]:
             _ratio(row["measured speed-up (x)"], row["MAC ratio (x)"]),
             row["standard ms"],
             row["separable ms"],
+            row["spread (% of median)"],
         ]
         for layer, row in value.items()
     ]
@@ -68,6 +70,7 @@ def _shuffle_tables(value: dict) -> list[dict]:
         "measured speed-up (x)",
         "traffic vs ResNet",
         "latency (ms)",
+        "spread (ms)",
     ]
     reference_ms = next(iter(value.values()))["latency (ms)"] if value else None
     rows = [
@@ -78,6 +81,7 @@ def _shuffle_tables(value: dict) -> list[dict]:
             _ratio(reference_ms, row["latency (ms)"]),
             row["traffic vs ResNet"],
             row["latency (ms)"],
+            row["spread (ms)"],
         ]
         for label, row in value.items()
     ]
@@ -85,29 +89,39 @@ def _shuffle_tables(value: dict) -> list[dict]:
 
 
 def _compression_tables(value: dict) -> list[dict]:
-    columns = ["size (KiB)", "size ratio", "test accuracy", "LiteRT latency (ms)"]
+    columns = ["size (KiB)", "size ratio", "test accuracy", "LiteRT ms per image"]
     return [{"columns": ["variant", *columns], "rows": _records(value["table"], columns)}]
 
 
 def _int8_tables(value: dict) -> list[dict]:
-    ms, sizes = value["v2_latency_ms"], value["v2_bytes"]
-    rows = [[mode, sizes[mode], sizes[mode] / MIB, ms[mode]] for mode in ("float32", "int8")]
+    ms, spread, sizes = value["v2_latency_ms"], value["v2_spread_ms"], value["v2_bytes"]
+    rows = [
+        [mode, sizes[mode], sizes[mode] / MIB, ms[mode], spread[mode]]
+        for mode in ("float32", "int8")
+    ]
     ratios = [
         ["int8 / float32 file size", value["v2_size_ratio"]],
         ["speed-up: float32 ms / int8 ms (x)", _ratio(ms["float32"], ms["int8"])],
     ]
     return [
         {
-            "columns": ["mode", ".tflite bytes", ".tflite (MiB)", "LiteRT latency (ms)"],
+            "columns": [
+                "mode",
+                ".tflite bytes",
+                ".tflite (MiB)",
+                "LiteRT latency (ms)",
+                "spread (ms)",
+            ],
             "rows": rows,
         },
         {"columns": ["quantity", "value"], "rows": ratios},
     ]
 
 
-def _capstone_tables(value) -> list[dict]:
+def _figures_tables(value) -> list[dict]:
+    """A lesson's dict of figures (names to numbers or text), as one key-value table."""
     if not isinstance(value, dict):
-        raise TypeError(f"capstone_summary must be a dict, got {type(value).__name__}")
+        raise TypeError(f"the probed figures must be a dict, got {type(value).__name__}")
     return [{"columns": ["key", "value"], "rows": [[str(k), v] for k, v in value.items()]}]
 
 
@@ -125,6 +139,12 @@ _SECTIONS: tuple[tuple[str, str, str, Callable[[object], list[dict]]], ...] = (
         "04_group_conv_and_shuffle",
         _shuffle_tables,
     ),
+    (
+        "pruning",
+        "Pruning: the figures lesson 06 asserts (lesson 06)",
+        "06_pruning",
+        _figures_tables,
+    ),
     ("compression", "Compression table (lesson 07)", "07_quantization", _compression_tables),
     (
         "mobilenet_v2_int8",
@@ -132,7 +152,7 @@ _SECTIONS: tuple[tuple[str, str, str, Callable[[object], list[dict]]], ...] = (
         "07_quantization",
         _int8_tables,
     ),
-    ("capstone", "Capstone (lesson 08)", "08_deploy_capstone", _capstone_tables),
+    ("capstone", "Capstone (lesson 08)", "08_deploy_capstone", _figures_tables),
 )
 
 

@@ -69,6 +69,7 @@ def hand_made_results():
                     "measured speed-up (x)": 3.945,
                     "standard ms": 2.5,
                     "separable ms": 0.6337,
+                    "spread (% of median)": 4.0,
                 }
             },
         ),
@@ -81,12 +82,14 @@ def hand_made_results():
                     "MACs vs ResNet": 1.0,
                     "traffic vs ResNet": 1.0,
                     "latency (ms)": 2.0,
+                    "spread (ms)": 0.05,
                     "latency vs ResNet": 1.0,
                 },
                 "ShuffleNet g=3, c=240": {
                     "MACs vs ResNet": 0.98,
                     "traffic vs ResNet": 2.5,
                     "latency (ms)": 4.0,
+                    "spread (ms)": 0.25,
                     "latency vs ResNet": 2.0,
                 },
             },
@@ -107,6 +110,7 @@ def hand_made_results():
             "00_why_mobile",
             "02_depthwise_separable",
             "04_group_conv_and_shuffle",
+            "06_pruning",
             "07_quantization",
         ],
         machine={"cpu": "Test CPU @ 2.0GHz", "cores": 2, "ram_bytes": 8 * 1024**3, "os": "Linux"},
@@ -150,9 +154,9 @@ def test_markdown_report_of_a_hand_made_results_dict():
     assert "601,548,544 FLOPs = 2 × our MACs" in text
     assert "Mul 7,000,000, AddV2 6,743,664." in text  # the rest by op type, zeros left out
     # lesson 02: theory 7.89x, measured 3.945x -> half the theory
-    assert "| 112x112x32 -> 32 | 7.89 | 3.94 | 0.500 | 2.50 | 0.634 |" in lines
+    assert "| 112x112x32 -> 32 | 7.89 | 3.94 | 0.500 | 2.50 | 0.634 | 4.00 |" in lines
     # lesson 04: speed-ups against the first row (ResNet): 1 / 0.98 and 2 ms / 4 ms
-    assert "| ShuffleNet g=3, c=240 | 0.980 | 1.02 | 0.500 | 2.50 | 4.00 |" in lines
+    assert "| ShuffleNet g=3, c=240 | 0.980 | 1.02 | 0.500 | 2.50 | 4.00 | 0.250 |" in lines
     # lesson 07's failing probe is reported in both of its sections, not raised
     assert text.count("**Error:** probe failed: NameError: name 'v2_latency' is not defined") == 2
     assert "Not run: lesson does not exist yet." in lines  # 08 while being written
@@ -304,6 +308,7 @@ def test_probe_checks_catch_a_missing_name():
     assert _free_names(bench.PROBES["07_quantization"]) == {
         "table",
         "v2_latency",
+        "v2_timings",
         "v2_ratio",
         "v2_files",
     }

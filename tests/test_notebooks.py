@@ -6,6 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from mobilecourse.bench import MEASURING_CALL
 from mobilecourse.release import END_MARKER, SOLUTION_TAG, START_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -87,3 +88,10 @@ def test_macs_are_never_called_flops(notebook):
     for cell in notebook.cells:
         text = cell.source + "".join(o.get("text", "") for o in cell.get("outputs", []))
         assert not re.search(r"FLOPs\s*\(\s*MACs|MACs\s*\(\s*FLOPs|MFLOPs", text), cell.source[:80]
+
+
+def test_cells_that_train_or_time_do_not_store_compared_output(notebook):
+    """README, "What nbval compares": what training or timing prints differs by machine."""
+    for cell in code_cells(notebook):
+        if MEASURING_CALL.search(cell.source) and cell.outputs:
+            assert cell.source.startswith("# NBVAL_IGNORE_OUTPUT"), cell.source[:80]
