@@ -83,13 +83,14 @@ class Budget:
 
 
 #: The brief of lesson 08's capstone: a digit classifier for a small device, at least twice
-#: as fast as the current model (lesson 07's network, the capstone's teacher) on any CPU.
+#: as fast on any CPU as the model the app ships today (lesson 07's network, the capstone's
+#: teacher, exported as a float32 file).
 CAPSTONE_BUDGET = Budget(
     max_macs=300_000,
     max_params=12_000,
     max_file_bytes=24 * KIB,
     max_relative_latency=0.5,
-    min_accuracy=0.94,
+    min_accuracy=0.92,
 )
 
 

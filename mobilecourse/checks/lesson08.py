@@ -68,7 +68,7 @@ def check_design(
     Args:
         fn: the student's function.
         reference: the ``.tflite`` file the budget's relative latency refers to (in
-            lesson 08, the teacher's int8 file).
+            lesson 08, the teacher's float32 file).
         budget: the brief; lesson 08's by default.
 
     Raises:
@@ -92,7 +92,7 @@ def check_design(
     if budget.max_relative_latency is not None and reference is None:
         raise ValueError(
             "reference is required: the budget limits the latency relative to a reference "
-            "model; pass its .tflite bytes (lesson 08: reference=teacher_int8)"
+            "model; pass its .tflite bytes (lesson 08: reference=teacher_float32)"
         )
     if not isinstance(model, keras.Model):
         raise CheckFailed(
