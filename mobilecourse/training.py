@@ -23,8 +23,10 @@ __all__ = [
     "distill",
     "distillation_loss",
     "fit",
+    "predict",
     "reestimate_batchnorm",
     "soft_targets",
+    "steps_per_epoch",
 ]
 
 #: Learning-rate schedules :func:`fit` accepts.
@@ -88,7 +90,7 @@ def fit(
         batch_size: samples per step.
         learning_rate: initial learning rate.
         schedule: ``"constant"``, or ``"cosine"`` to decay to 0 over the
-            ``epochs * ceil(len(x) / batch_size)`` steps of this call.
+            ``epochs * steps_per_epoch(len(x), batch_size)`` steps of this call.
         callbacks: Keras callbacks (e.g. :class:`pruning.MagnitudePruning`).
 
     Returns:
@@ -101,21 +103,47 @@ def fit(
     return _train(model, x, y, epochs, batch_size, learning_rate, schedule, callbacks=callbacks)
 
 
+def steps_per_epoch(samples: int, batch_size: int) -> int:
+    """Optimizer steps in one epoch of :func:`fit`: full batches only.
+
+    Every epoch reshuffles all the samples and leaves out the last ``samples % batch_size``
+    of them (a different few each epoch). A last, smaller batch would make TensorFlow trace
+    the training step a second time for its shape, which costs more than the step.
+
+    Raises:
+        ValueError: fewer samples than one batch.
+    """
+    samples, batch_size = integer(samples, "samples"), integer(batch_size, "batch_size")
+    if samples < batch_size:
+        raise ValueError(
+            f"batch_size must be at most the number of samples ({samples}), got {batch_size}"
+        )
+    return samples // batch_size
+
+
 def _train(model, x, y, epochs, batch_size, learning_rate, schedule, loss=None, callbacks=()):
     """Compile afresh (course recipe, optional cosine decay over this run) and fit quietly."""
+    import numpy as np
+    import tensorflow as tf
+
     epochs = integer(epochs, "epochs")
-    batch_size = integer(batch_size, "batch_size")
     choice(schedule, "schedule", SCHEDULES)
-    steps = epochs * -(-len(x) // batch_size)
+    x, y = np.asarray(x), np.asarray(y)
+    if len(x) != len(y):
+        raise ValueError(f"x and y must hold as many samples, got {len(x)} and {len(y)}")
+    steps = epochs * steps_per_epoch(len(x), batch_size)
     compile_model(
         model,
         learning_rate,
         decay_steps=steps if schedule == "cosine" else None,
         **({} if loss is None else {"loss": loss}),
     )
-    return model.fit(
-        x, y, epochs=epochs, batch_size=batch_size, verbose=0, callbacks=list(callbacks)
+    batches = (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), reshuffle_each_iteration=True)  # seeded by keras.utils.set_random_seed
+        .batch(batch_size, drop_remainder=True)
     )
+    return model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=list(callbacks))
 
 
 # ---------------------------------------------------------------- knowledge distillation
@@ -239,7 +267,7 @@ def distill(
             "they must predict the same classes"
         )
     loss = distillation_loss(temperature, alpha)
-    teacher_p = teacher.predict(x, batch_size=256, verbose=0)
+    teacher_p = predict(teacher, x)
     teacher_q = soft_targets(np.log(np.clip(teacher_p, EPSILON, 1.0)), temperature)
     targets = np.concatenate([np.eye(classes)[np.asarray(y)], teacher_q], axis=1)
     return _train(
@@ -247,12 +275,33 @@ def distill(
     )
 
 
+def predict(model, x, batch_size: int = 256):
+    """The model's outputs for ``x``, in inference mode, as one NumPy array.
+
+    The model is called directly, batch by batch, instead of through ``model.predict``,
+    which traces a new function for every model it sees: a lesson that evaluates many
+    pruned copies would spend most of its time tracing.
+    """
+    import keras
+    import numpy as np
+
+    batch_size = integer(batch_size, "batch_size")
+    x = np.asarray(x)
+    if len(x) == 0:
+        raise ValueError("x must hold at least one input")
+    parts = [
+        keras.ops.convert_to_numpy(model(x[i : i + batch_size], training=False))
+        for i in range(0, len(x), batch_size)
+    ]
+    return np.concatenate(parts)
+
+
 def accuracy(model, data, batch_size: int = 256) -> float:
     """Top-1 accuracy of a Keras model on ``data = (x, y)`` (integer labels)."""
     import numpy as np
 
     x, y = data
-    predictions = model.predict(x, batch_size=batch_size, verbose=0)
+    predictions = predict(model, x, batch_size)
     return float(np.mean(np.argmax(predictions, axis=-1) == np.asarray(y)))
 
 

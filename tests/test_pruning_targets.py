@@ -14,7 +14,7 @@ from mobilecourse.pruning import (
     sparsity_report,
     strip_pruning,
 )
-from mobilecourse.training import accuracy, fit
+from mobilecourse.training import accuracy, fit, steps_per_epoch
 
 BATCH = 64
 SENSITIVE = ["conv1", "ds1_dw", "ds2_dw", "ds3_dw"]  # left dense (lesson 06, section 4)
@@ -47,9 +47,9 @@ def test_80_percent_sparse_after_fine_tuning(digits, baseline):
     keras.utils.set_random_seed(1)
     sizes = sparsity_report(model).set_index("name")["weights"]
     final = round(0.8 * sizes.sum() / sizes.drop(SENSITIVE).sum(), 4)
-    steps_per_epoch = -(-len(train[0]) // BATCH)
+    steps = steps_per_epoch(len(train[0]), BATCH)
     sparse = strip_pruning(model)
-    schedule = PolynomialSchedule(0.0, final, begin_step=0, end_step=steps_per_epoch)
+    schedule = PolynomialSchedule(0.0, final, begin_step=0, end_step=steps)
     fit(
         sparse,
         train,

@@ -73,6 +73,28 @@ def test_bad_schedule_and_sizes(kwargs, message):
         training.fit(models.digits_cnn(), data.load_digits_dataset()[0], **kwargs)
 
 
+def test_every_step_is_a_full_batch_and_every_sample_is_seen():
+    """Each epoch drops the remainder: 70 samples in batches of 16 are 4 full steps."""
+    keras.utils.set_random_seed(0)
+    assert training.steps_per_epoch(70, 16) == 4 and training.steps_per_epoch(64, 16) == 4
+    sizes = []
+
+    class Record(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            sizes.append(batch)  # one call per optimizer step
+
+    inputs = keras.Input((1,))
+    model = keras.Model(inputs, keras.layers.Dense(2, activation="softmax")(inputs))
+    x = np.arange(70, dtype="float32")[:, None]
+    history = training.fit(
+        model, (x, np.zeros(70, int)), epochs=6, batch_size=16, callbacks=[Record()]
+    )
+    assert int(model.optimizer.iterations) == 6 * 4 == len(sizes)
+    assert len(history.history["loss"]) == 6
+    with pytest.raises(ValueError, match=r"batch_size must be at most the number of samples \(8\)"):
+        training.fit(model, (x[:8], np.zeros(8, int)), batch_size=16)
+
+
 # ---------------------------------------------------------------- knowledge distillation
 
 
