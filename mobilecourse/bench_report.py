@@ -11,12 +11,16 @@ Conventions: MACs are multiply-accumulates, FLOPs = 2 x MACs; sizes in binary un
 
 from __future__ import annotations
 
+import contextlib
 import json
+import os
+import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
 from mobilecourse import bench
+from mobilecourse.training import CACHE_ENV
 from mobilecourse.units import MIB
 
 __all__ = ["collect_results", "render_markdown", "run_bench", "write_json", "write_report"]
@@ -256,6 +260,20 @@ def collect_results(
     }
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str):
+    """Set an environment variable (inherited by the kernels started) within the block."""
+    saved = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+
+
 def run_bench(
     lessons: Sequence[Path],
     selection: str | None = None,
@@ -282,12 +300,16 @@ def run_bench(
         bench.cpu_subset(cpus)  # a bad value fails now, not after the first lesson
     default_seed()  # so does a bad MOBILECOURSE_SEED
     runs = []
-    for path in lessons:
-        run = bench.run_lesson(path, bench.PROBES.get(path.stem), timeout, seed, cpus)
-        runs.append(run)
-        status = f"   ERROR {run.error}" if run.error else ""
-        status += f"   probe failed: {run.probe_error}" if run.probe_error else ""
-        out(f"{run.stem:<32} {run.seconds:>8.1f} s{status}")
+    # The lessons share trained weights through a cache (training.trained_baseline). The
+    # bench starts it empty, as for a student who opens the lessons for the first time:
+    # the first lesson that needs the network pays for its training.
+    with tempfile.TemporaryDirectory() as cache, _environment(CACHE_ENV, cache):
+        for path in lessons:
+            run = bench.run_lesson(path, bench.PROBES.get(path.stem), timeout, seed, cpus)
+            runs.append(run)
+            status = f"   ERROR {run.error}" if run.error else ""
+            status += f"   probe failed: {run.probe_error}" if run.probe_error else ""
+            out(f"{run.stem:<32} {run.seconds:>8.1f} s{status}")
     out(f"{'total':<32} {sum(run.seconds for run in runs):>8.1f} s")
     try:
         profilers = bench.compare_profilers()
@@ -413,7 +435,9 @@ def _lessons_part(results: dict) -> list[str]:
         "",
         f"Targets: each lesson ≤ {targets['lesson_seconds']} s, "
         f"total ≤ {targets['total_seconds'] / 60:g} min ({targets['total_seconds']} s). "
-        "Times include the kernel start and the bench's probe cell.",
+        "Times include the kernel start and the bench's probe cell. The cache of trained "
+        "weights the lessons share (`training.trained_baseline`) starts empty: the first "
+        "lesson that needs the network trains it, later ones load it.",
         "",
         "| lesson | wall time | target | status |",
         "|---|---:|---:|---|",

@@ -1,9 +1,9 @@
 """Keras model -> TFLite flatbuffer, run with the LiteRT interpreter (``ai_edge_litert``).
 
-Conversion goes through ``model.export(..., verbose=False)`` and
-``TFLiteConverter.from_saved_model``, which is quiet (``from_keras_model`` prints
-artefact paths). Inference uses ``ai_edge_litert.interpreter.Interpreter``, never the
-deprecated ``tf.lite.Interpreter``.
+Conversion goes through ``TFLiteConverter.from_keras_model`` (a quarter faster than
+exporting a SavedModel and converting that), with what it prints about its temporary
+artefacts kept off the notebook. Inference uses ``ai_edge_litert.interpreter.Interpreter``,
+never the deprecated ``tf.lite.Interpreter``.
 
 Post-training quantization modes (:data:`MODES`):
 
@@ -22,11 +22,11 @@ Affine quantization (TFLite's scheme): ``real = scale * (q - zero_point)``.
 from __future__ import annotations
 
 import contextlib
+import io
 import os
 import sys
-import tempfile
 import time
-from pathlib import Path
+import warnings
 
 import numpy as np
 
@@ -110,28 +110,29 @@ def to_tflite(
         )
     import tensorflow as tf
 
-    with tempfile.TemporaryDirectory() as folder:
-        saved = str(Path(folder) / "saved_model")
-        model.export(saved, verbose=False)
-        converter = tf.lite.TFLiteConverter.from_saved_model(saved)
-        if mode != "float32":
-            converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        # No public switch exists: TF 2.21 (pinned) reads this private converter attribute.
-        converter._experimental_disable_per_channel = not per_channel
-        if mode == "float16":
-            converter.target_spec.supported_types = [tf.float16]
-        elif mode == "int8":
+    with _quiet():  # from_keras_model prints where it saved its temporary artefacts
+        converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    if mode != "float32":
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    # No public switch exists: TF 2.21 (pinned) reads this private converter attribute.
+    converter._experimental_disable_per_channel = not per_channel
+    if mode == "float16":
+        converter.target_spec.supported_types = [tf.float16]
+    elif mode == "int8":
 
-            def representative_dataset():
-                for sample in samples:
-                    yield [sample[np.newaxis]]
+        def representative_dataset():
+            for sample in samples:
+                yield [sample[np.newaxis]]
 
-            converter.representative_dataset = representative_dataset
-            converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-            converter.inference_input_type = tf.int8
-            converter.inference_output_type = tf.int8
-        with _quiet_native_stderr():  # the calibrator logs to fd 2
-            return converter.convert()
+        converter.representative_dataset = representative_dataset
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+    with _quiet(), warnings.catch_warnings():  # the calibrator logs to fd 2
+        # int8 input and output: the converter takes their ranges from the calibration
+        # (the input's scale is 1/255 for [0, 1] pixels) and says it had no others
+        warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
+        return converter.convert()
 
 
 def _representative_array(model, data) -> np.ndarray:
@@ -179,6 +180,13 @@ def interpreter(flatbuffer: bytes, threads: int = 1, batch: int = 1):
             )
         interp.allocate_tensors()
     return interp
+
+
+@contextlib.contextmanager
+def _quiet():
+    """Silence Python's stdout and what native code writes to file descriptor 2."""
+    with contextlib.redirect_stdout(io.StringIO()), _quiet_native_stderr():
+        yield
 
 
 @contextlib.contextmanager

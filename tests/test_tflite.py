@@ -22,6 +22,14 @@ def test_float32_tflite_matches_keras():
     )
 
 
+def test_conversion_prints_nothing(capfd):
+    tflite.to_tflite(small_model())
+    x = np.random.default_rng(2).random((4, 32, 32, 3), dtype=np.float32)
+    tflite.to_tflite(small_model(), "int8", representative_data=x)
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+
+
 def test_to_tflite_bad_arguments():
     with pytest.raises(ValueError, match="mode must be one of"):
         tflite.to_tflite(small_model(), mode="int4")

@@ -227,3 +227,59 @@ def test_reestimation_refuses_random_layers_and_bad_input():
         training.reestimate_batchnorm(clean, np.zeros((4, 8, 8), np.float32))
     with pytest.raises(TypeError, match="keras.Model"):
         training.reestimate_batchnorm("model", data)
+
+
+# ---------------------------------------------------------------- the cached baseline
+
+
+@pytest.fixture
+def quick_recipe(monkeypatch, tmp_path):
+    """One epoch, a cache in tmp_path: the behaviour without 12 s of training per call."""
+    monkeypatch.setitem(training.BASELINE_RECIPE, "epochs", 1)
+    monkeypatch.setenv(training.CACHE_ENV, str(tmp_path / "cache"))
+    train, _ = data.load_digits_dataset()
+    return (train[0][:256], train[1][:256]), tmp_path / "cache"
+
+
+def _weights(model):
+    return np.concatenate([np.ravel(w) for w in model.get_weights()])
+
+
+def _random_state():
+    return float(keras.random.uniform(())), float(np.random.rand())
+
+
+def test_the_baseline_is_trained_once_then_loaded_bit_for_bit(quick_recipe):
+    train, cache = quick_recipe
+    keras.utils.clear_session()
+    trained = training.trained_baseline(train, 3)
+    after_training = _random_state()
+    files = list(cache.iterdir())
+    assert len(files) == 1 and files[0].name.startswith("digits_cnn_2x-")
+    assert trained.count_params() == 50_698 and int(trained.optimizer.iterations) == 4
+    keras.utils.clear_session()
+    loaded = training.trained_baseline(train, 3)
+    assert not loaded.compiled  # not trained again: read from the cache
+    np.testing.assert_array_equal(_weights(loaded), _weights(trained))
+    assert _random_state() == after_training  # the lesson goes on as if it had trained
+    # another seed or other data is another network
+    training.trained_baseline(train, 4)
+    training.trained_baseline((train[0][:192], train[1][:192]), 3)
+    assert len(list(cache.iterdir())) == 3
+
+
+def test_the_cache_can_be_turned_off(quick_recipe, monkeypatch):
+    train, cache = quick_recipe
+    monkeypatch.setenv(training.CACHE_ENV, "off")
+    assert training.cache_dir() is None
+    training.trained_baseline(train, 0)
+    assert not cache.exists()
+    monkeypatch.delenv(training.CACHE_ENV)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(cache.parent / "xdg"))
+    assert training.cache_dir() == cache.parent / "xdg" / "mobilecourse"
+
+
+def test_baseline_rejects_a_bad_seed(quick_recipe):
+    train, _ = quick_recipe
+    with pytest.raises(ValueError, match="seed"):
+        training.trained_baseline(train, -1)
