@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mobilecourse import bench
-from mobilecourse.training import CACHE_ENV
+from mobilecourse.cache import CACHE_ENV
 from mobilecourse.units import MIB
 
 __all__ = ["collect_results", "render_markdown", "run_bench", "write_json", "write_report"]
@@ -300,10 +300,10 @@ def run_bench(
         bench.cpu_subset(cpus)  # a bad value fails now, not after the first lesson
     default_seed()  # so does a bad MOBILECOURSE_SEED
     runs = []
-    # The lessons share trained weights through a cache (training.trained_baseline). The
-    # bench starts it empty, as for a student who opens the lessons for the first time:
-    # the first lesson that needs the network pays for its training.
-    with tempfile.TemporaryDirectory() as cache, _environment(CACHE_ENV, cache):
+    # The lessons share trained weights and converted files through a cache
+    # (mobilecourse.cache). The bench starts it empty, as for a student who opens the
+    # lessons for the first time: the first lesson that needs a result pays for it.
+    with tempfile.TemporaryDirectory() as folder, _environment(CACHE_ENV, folder):
         for path in lessons:
             run = bench.run_lesson(path, bench.PROBES.get(path.stem), timeout, seed, cpus)
             runs.append(run)
@@ -435,9 +435,9 @@ def _lessons_part(results: dict) -> list[str]:
         "",
         f"Targets: each lesson ≤ {targets['lesson_seconds']} s, "
         f"total ≤ {targets['total_seconds'] / 60:g} min ({targets['total_seconds']} s). "
-        "Times include the kernel start and the bench's probe cell. The cache of trained "
-        "weights the lessons share (`training.trained_baseline`) starts empty: the first "
-        "lesson that needs the network trains it, later ones load it.",
+        "Times include the kernel start and the bench's probe cell. The cache the lessons "
+        "share (`mobilecourse.cache`: trained weights, converted files) starts empty: the "
+        "first lesson that needs a result computes it, later ones load it.",
         "",
         "| lesson | wall time | target | status |",
         "|---|---:|---:|---|",

@@ -2,8 +2,10 @@
 
 Conversion goes through ``TFLiteConverter.from_keras_model`` (a quarter faster than
 exporting a SavedModel and converting that), with what it prints about its temporary
-artefacts kept off the notebook. Inference uses ``ai_edge_litert.interpreter.Interpreter``,
-never the deprecated ``tf.lite.Interpreter``.
+artefacts kept off the notebook. The same model (layers and weights) converted the same
+way twice, in one lesson or in two, is converted once: :mod:`mobilecourse.cache` keeps the
+file. Inference uses ``ai_edge_litert.interpreter.Interpreter``, never the deprecated
+``tf.lite.Interpreter``.
 
 Post-training quantization modes (:data:`MODES`):
 
@@ -27,9 +29,11 @@ import os
 import sys
 import time
 import warnings
+from pathlib import Path
 
 import numpy as np
 
+from mobilecourse import cache
 from mobilecourse._validate import boolean, integer
 
 __all__ = [
@@ -108,6 +112,24 @@ def to_tflite(
             f"per_channel=False applies to mode 'dynamic' or 'int8' (integer weights), "
             f"not mode={mode!r}"
         )
+    name = _file_name(model, mode, samples, per_channel)
+    cached = cache.lookup(name)
+    if cached is not None:
+        return cached.read_bytes()
+    flatbuffer = _convert(model, mode, samples, per_channel)
+    cache.store(name, lambda path: Path(path).write_bytes(flatbuffer))
+    return flatbuffer
+
+
+def _file_name(model, mode: str, samples, per_channel: bool) -> str:
+    """The cache file of this conversion: the model's layers and weights, mode, samples."""
+    facts = {"mode": mode, "per_channel": per_channel, "model": model.to_json()}
+    arrays = list(model.get_weights()) + ([] if samples is None else [samples])
+    return f"{model.name}-{mode}-{cache.key(facts, ('tflite.py', 'blocks.py'), *arrays)}.tflite"
+
+
+def _convert(model, mode: str, samples, per_channel: bool) -> bytes:
+    """The conversion itself (:func:`to_tflite` checked the arguments)."""
     import tensorflow as tf
 
     with _quiet():  # from_keras_model prints where it saved its temporary artefacts

@@ -18,7 +18,6 @@ from mobilecourse._validate import choice, fraction, integer, positive_number
 
 __all__ = [
     "BASELINE_RECIPE",
-    "CACHE_ENV",
     "SCHEDULES",
     "accuracy",
     "compile_model",
@@ -393,59 +392,24 @@ BASELINE_RECIPE = {
     "schedule": "cosine",
 }
 
-#: Environment variable: the folder of :func:`trained_baseline`'s cache, or ``off``.
-CACHE_ENV = "MOBILECOURSE_CACHE"
 
-
-def cache_dir():
-    """The folder :func:`trained_baseline` keeps trained weights in, or ``None`` if off.
-
-    ``MOBILECOURSE_CACHE`` when set (``off`` turns the cache off), else
-    ``$XDG_CACHE_HOME/mobilecourse`` or ``~/.cache/mobilecourse``.
-    """
-    import os
-    from pathlib import Path
-
-    value = os.environ.get(CACHE_ENV, "").strip()
-    if value.lower() == "off":
-        return None
-    if value:
-        return Path(value)
-    root = os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache"
-    return Path(root) / "mobilecourse"
-
-
-def _baseline_key(x, y, seed: int) -> str:
-    """What a trained baseline depends on, hashed: a different one means train again."""
-    import hashlib
-    import json
+def _baseline_name(x, y, seed: int) -> str:
+    """The cache file of the baseline trained on ``(x, y)`` with ``seed`` on this machine."""
     import os
     import platform
-    from pathlib import Path
 
-    import keras
-    import numpy as np
-    import tensorflow as tf
+    from mobilecourse import bench, cache
 
-    from mobilecourse import bench
-
-    here = Path(__file__).resolve().parent
-    code = hashlib.sha256()
-    for name in ("training.py", "models.py", "blocks.py", "_validate.py"):
-        code.update((here / name).read_bytes())
-    data = hashlib.sha256(np.ascontiguousarray(x).tobytes() + np.asarray(y).tobytes())
     facts = {
         "recipe": BASELINE_RECIPE,
         "seed": seed,
-        "data": data.hexdigest(),
-        "code": code.hexdigest(),
-        "versions": [tf.__version__, keras.__version__, np.__version__],
         # float results depend on the CPU and on how many threads split the work
         "cpu": bench.machine_info()["cpu"],
         "machine": platform.machine(),
         "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
     }
-    return hashlib.sha256(json.dumps(facts, sort_keys=True).encode()).hexdigest()[:20]
+    code = ("training.py", "models.py", "blocks.py", "_validate.py")
+    return f"digits_cnn_2x-{cache.key(facts, code, x, y)}.weights.h5"
 
 
 def trained_baseline(train, seed: int):
@@ -453,11 +417,12 @@ def trained_baseline(train, seed: int):
 
     Lessons 06, 07 and 08 all start from this network; training it costs about 12 s on
     2 cores. The first lesson to ask trains it (after ``keras.utils.set_random_seed(seed)``)
-    and saves its weights in :func:`cache_dir`; a later lesson on the same machine, with
-    the same seed, data, course code, library versions and CPUs (the thread count changes
-    float results), loads them instead: the same weights, bit for bit, that its own
-    training would give. Either way the random state is reset with ``seed`` afterwards,
-    so what the lesson does next does not depend on whether the cache was used.
+    and keeps its weights in the course's cache (:mod:`mobilecourse.cache`); a later
+    lesson on the same machine, with the same seed, data, course code, library versions
+    and CPUs (the thread count changes float results), loads them instead: the same
+    weights, bit for bit, that its own training would give. Either way the random state
+    is reset with ``seed`` afterwards, so what the lesson does next does not depend on
+    whether the cache was used.
 
     Args:
         train: ``(x, y)`` training images and integer labels.
@@ -469,32 +434,22 @@ def trained_baseline(train, seed: int):
     Raises:
         ValueError: a bad ``seed`` or ``train``.
     """
-    import os
-    import tempfile
-
     import keras
     import numpy as np
 
-    from mobilecourse import models
+    from mobilecourse import cache, models
 
     seed = integer(seed, "seed", 0)
     x, y = (np.asarray(part) for part in train)
     recipe = dict(BASELINE_RECIPE)
     keras.utils.set_random_seed(seed)
     model = models.digits_cnn(width=recipe.pop("width"))
-    folder = cache_dir()
-    path = (
-        None if folder is None else folder / f"digits_cnn_2x-{_baseline_key(x, y, seed)}.weights.h5"
-    )
-    if path is not None and path.exists():
-        model.load_weights(path)
+    name = _baseline_name(x, y, seed)
+    cached = cache.lookup(name)
+    if cached is not None:
+        model.load_weights(cached)
     else:
         _train(model, x, y, **recipe)
-        if path is not None:
-            folder.mkdir(parents=True, exist_ok=True)
-            handle, partial = tempfile.mkstemp(suffix=".weights.h5", dir=folder)
-            os.close(handle)
-            model.save_weights(partial)
-            os.replace(partial, path)  # complete files only, even with two kernels at once
+        cache.store(name, model.save_weights)
     keras.utils.set_random_seed(seed)
     return model

@@ -4,7 +4,7 @@ import keras
 import numpy as np
 import pytest
 
-from mobilecourse import data, models, training
+from mobilecourse import cache, data, models, training
 from mobilecourse.profile import profile_model
 
 
@@ -236,7 +236,7 @@ def test_reestimation_refuses_random_layers_and_bad_input():
 def quick_recipe(monkeypatch, tmp_path):
     """One epoch, a cache in tmp_path: the behaviour without 12 s of training per call."""
     monkeypatch.setitem(training.BASELINE_RECIPE, "epochs", 1)
-    monkeypatch.setenv(training.CACHE_ENV, str(tmp_path / "cache"))
+    monkeypatch.setenv(cache.CACHE_ENV, str(tmp_path / "cache"))
     train, _ = data.load_digits_dataset()
     return (train[0][:256], train[1][:256]), tmp_path / "cache"
 
@@ -250,11 +250,11 @@ def _random_state():
 
 
 def test_the_baseline_is_trained_once_then_loaded_bit_for_bit(quick_recipe):
-    train, cache = quick_recipe
+    train, folder = quick_recipe
     keras.utils.clear_session()
     trained = training.trained_baseline(train, 3)
     after_training = _random_state()
-    files = list(cache.iterdir())
+    files = list(folder.iterdir())
     assert len(files) == 1 and files[0].name.startswith("digits_cnn_2x-")
     assert trained.count_params() == 50_698 and int(trained.optimizer.iterations) == 4
     keras.utils.clear_session()
@@ -265,18 +265,14 @@ def test_the_baseline_is_trained_once_then_loaded_bit_for_bit(quick_recipe):
     # another seed or other data is another network
     training.trained_baseline(train, 4)
     training.trained_baseline((train[0][:192], train[1][:192]), 3)
-    assert len(list(cache.iterdir())) == 3
+    assert len(list(folder.iterdir())) == 3
 
 
-def test_the_cache_can_be_turned_off(quick_recipe, monkeypatch):
-    train, cache = quick_recipe
-    monkeypatch.setenv(training.CACHE_ENV, "off")
-    assert training.cache_dir() is None
+def test_with_the_cache_off_every_lesson_trains(quick_recipe, monkeypatch):
+    train, folder = quick_recipe
+    monkeypatch.setenv(cache.CACHE_ENV, "off")
     training.trained_baseline(train, 0)
-    assert not cache.exists()
-    monkeypatch.delenv(training.CACHE_ENV)
-    monkeypatch.setenv("XDG_CACHE_HOME", str(cache.parent / "xdg"))
-    assert training.cache_dir() == cache.parent / "xdg" / "mobilecourse"
+    assert not folder.exists()
 
 
 def test_baseline_rejects_a_bad_seed(quick_recipe):
