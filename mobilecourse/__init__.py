@@ -3,7 +3,8 @@
 Importing the package is cheap: it imports no TensorFlow, but it sets the
 environment that keeps TensorFlow quiet (unless already set). Lessons start with
 ``mobilecourse.setup_notebook()``, which quiets TensorFlow *before* importing
-it, fixes the seeds and prints the versions in use.
+it, fixes the seeds (``MOBILECOURSE_SEED`` chooses another) and prints the versions in
+use.
 
 Modules:
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
@@ -14,7 +15,9 @@ Modules:
     quantize, tflite: quantization maths; TFLite conversion run with LiteRT.
     checks: self-checking exercises for the lessons.
     data: the paper tables the course cites and the offline digits.
-    bench: timing helpers behind ``make bench``.
+    bench: the timing protocol (``time_variants``) and the measurements of ``make bench``.
+    training, deploy: the training recipe, distillation; the capstone's budget and search.
+    cache: trained weights and converted files the lessons share, on disk.
 """
 
 from __future__ import annotations
