@@ -62,8 +62,8 @@ release: setup
 lint: setup
 	$(BIN)/ruff check mobilecourse tests
 
-# The lessons that train or time, once more with MOBILECOURSE_SEED=1 on one CPU: what
-# they store and assert must not depend on the seed or the thread count (README).
+# Every lesson once more with MOBILECOURSE_SEED=1 on one CPU: what the lessons store and
+# assert must not depend on the seed or the thread count (README, "What nbval compares").
 test: setup lint $(SLIDES_VENDOR)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) tests notebooks
 	$(BIN)/python -m mobilecourse perturb --seed 1 --cpus 1 -- $(PYTEST_NBVAL)

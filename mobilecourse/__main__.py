@@ -8,10 +8,9 @@ Commands:
                     measured, our profiler against TensorFlow's, the environment's size.
                     --seed and --cpus run the lessons with MOBILECOURSE_SEED=N on K CPUs.
     perturb [--seed N] [--cpus K] [-- PYTEST_OPTIONS]
-                    run the lessons that train or time a model under pytest (give nbval's
-                    options after --) with MOBILECOURSE_SEED=N (default 1) on K CPUs
-                    (default 1): what they print and assert must hold there too. The exit
-                    status is pytest's.
+                    run every lesson under pytest (give nbval's options after --) with
+                    MOBILECOURSE_SEED=N (default 1) on K CPUs (default 1): what they store
+                    and assert must hold there too. The exit status is pytest's.
     release OUT_DIR write the student release of the lessons (solutions stripped).
     slides [OUT_DIR]
                     build one offline reveal.js deck per lesson (default: slides/).
@@ -76,7 +75,7 @@ def _parser() -> argparse.ArgumentParser:
     for command in (
         ben,
         per := sub.add_parser(
-            "perturb", help="run the lessons that train or time under another seed on fewer CPUs"
+            "perturb", help="run every lesson under another seed on fewer CPUs (pytest)"
         ),
     ):
         default = " (default: the environment's)" if command is ben else " (default %(default)s)"
@@ -198,9 +197,9 @@ def _perturb(args) -> int:
 
     from mobilecourse import bench
 
-    lessons = bench.measuring_lessons()
+    lessons = bench.lesson_paths()
     if not lessons:
-        raise ValueError(f"no lesson in {bench.NOTEBOOK_DIR} trains or times a model")
+        raise ValueError(f"no lesson notebooks NN_*.ipynb in {bench.NOTEBOOK_DIR}")
     options = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     with bench.perturbed(args.seed, args.cpus):
         cpus = sorted(os.sched_getaffinity(0))

@@ -59,7 +59,6 @@ __all__ = [
     "largest_distributions",
     "lesson_paths",
     "machine_info",
-    "measuring_lessons",
     "perturbed",
     "probe_cell_source",
     "profile_seconds",
@@ -87,18 +86,6 @@ def lesson_paths(folder: Path = NOTEBOOK_DIR) -> list[Path]:
 MEASURING_CALL = re.compile(
     r"\b(fit|distill|search|time_variants|measure|check_design|latency_ms|invoke_times)\("
 )
-
-
-def measuring_lessons(paths: Sequence[Path] | None = None) -> list[Path]:
-    """The lessons with a code cell that trains or times a model (:data:`MEASURING_CALL`)."""
-    import nbformat
-
-    found = []
-    for path in lesson_paths() if paths is None else paths:
-        cells = nbformat.read(path, as_version=4).cells
-        if any(c.cell_type == "code" and MEASURING_CALL.search(c.source) for c in cells):
-            found.append(Path(path))
-    return found
 
 
 def cpu_subset(cpus: int) -> set[int]:

@@ -95,3 +95,22 @@ def test_cells_that_train_or_time_do_not_store_compared_output(notebook):
     for cell in code_cells(notebook):
         if MEASURING_CALL.search(cell.source) and cell.outputs:
             assert cell.source.startswith("# NBVAL_IGNORE_OUTPUT"), cell.source[:80]
+
+
+@pytest.mark.parametrize(
+    ("source", "measures"),
+    [
+        ("training.fit(model, (x, y), epochs=2)", True),
+        ("fit(sparse, train, epochs=4, batch_size=BATCH)", True),
+        ("timings = bench.time_variants({'a': model})", True),
+        ("training.distill(student, teacher, data)", True),
+        ("results = deploy.search(space, train, val, target_ms=t)", True),
+        ("final = deploy.measure(pruned, deployed, test)", True),
+        ("checks.check_design(design_network, reference=f)", True),
+        ("macs = profile_model(model).macs", False),
+        ("print('fit the model')", False),
+        ("profit(3)", False),
+    ],
+)
+def test_what_counts_as_training_or_timing(source, measures):
+    assert bool(MEASURING_CALL.search(source)) is measures

@@ -16,7 +16,6 @@ from mobilecourse.bench import (
     cpu_subset,
     execute_notebook,
     lesson_paths,
-    measuring_lessons,
     perturbed,
     run_notebook,
 )
@@ -164,26 +163,6 @@ def test_lesson_paths_are_in_teaching_order():
 # ---------------------------------------------------------------- perturbed runs
 
 
-def test_measuring_lessons_are_those_that_train_or_time(tmp_path):
-    cells = {
-        "00_counts": "macs = profile_model(model).macs",
-        "01_trains": "training.fit(model, (x, y), epochs=2)",
-        "02_times": "timings = bench.time_variants({'a': model})",
-        "03_distils": "training.distill(student, teacher, data)",
-        "04_refit_word": "print('not a call: fit')",
-    }
-    for stem, source in cells.items():
-        nbformat.write(
-            nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)]),
-            tmp_path / f"{stem}.ipynb",
-        )
-    found = [p.stem for p in measuring_lessons(lesson_paths(tmp_path))]
-    assert found == ["01_trains", "02_times", "03_distils"]
-    # the course's own lessons that train (06-08) are all found
-    stems = {p.stem[:2] for p in measuring_lessons()}
-    assert {"06", "07", "08"} <= stems and "01" not in stems
-
-
 def test_a_kernel_started_perturbed_gets_the_seed_and_the_cpus(tmp_path):
     source = (
         "import os, mobilecourse\n"
@@ -208,7 +187,7 @@ def test_cpu_subset_rejects_bad_counts(cpus, match):
         pass
 
 
-def test_perturb_command_runs_pytest_on_the_measuring_lessons():
+def test_perturb_command_runs_pytest_on_every_lesson():
     result = subprocess.run(
         [
             sys.executable,
@@ -230,7 +209,7 @@ def test_perturb_command_runs_pytest_on_the_measuring_lessons():
     )
     assert result.returncode == 0, result.stdout + result.stderr
     first, *rest = result.stdout.splitlines()
-    numbers = ", ".join(p.stem[:2] for p in measuring_lessons())
+    numbers = ", ".join(p.stem[:2] for p in lesson_paths())
     assert first.startswith(f"lessons {numbers} with MOBILECOURSE_SEED=3 on 1 CPU (")
     collected = {line.split("::")[0] for line in rest if "::" in line}
-    assert collected == {f"notebooks/{p.name}" for p in measuring_lessons()}
+    assert collected == {f"notebooks/{p.name}" for p in lesson_paths()}
