@@ -53,6 +53,7 @@ __all__ = [
     "cpu_subset",
     "directory_bytes",
     "environment_size",
+    "environment_variable",
     "error_line",
     "execute_notebook",
     "git_commit",
@@ -105,6 +106,24 @@ def cpu_subset(cpus: int) -> set[int]:
 
 
 @contextlib.contextmanager
+def environment_variable(name: str, value: str | None):
+    """Within the block, ``os.environ[name]`` is ``value`` (unchanged if ``None``).
+
+    A kernel started inside inherits it; the old value (or its absence) is restored.
+    """
+    saved = os.environ.get(name)
+    try:
+        if value is not None:
+            os.environ[name] = value
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = saved
+
+
+@contextlib.contextmanager
 def perturbed(seed: int | None = None, cpus: int | None = None):
     """Within the block, kernels started by this process get another seed or fewer CPUs.
 
@@ -114,22 +133,17 @@ def perturbed(seed: int | None = None, cpus: int | None = None):
     """
     from mobilecourse import SEED_ENV
 
-    saved_seed = os.environ.get(SEED_ENV)
-    saved_cpus = os.sched_getaffinity(0) if cpus is not None else None
+    value = None if seed is None else str(integer(seed, "seed", 0))
     subset = cpu_subset(cpus) if cpus is not None else None
-    try:
-        if seed is not None:
-            os.environ[SEED_ENV] = str(integer(seed, "seed", 0))
-        if subset is not None:
-            os.sched_setaffinity(0, subset)
-        yield
-    finally:
-        if saved_seed is None:
-            os.environ.pop(SEED_ENV, None)
-        else:
-            os.environ[SEED_ENV] = saved_seed
-        if saved_cpus is not None:
-            os.sched_setaffinity(0, saved_cpus)
+    saved_cpus = os.sched_getaffinity(0) if subset is not None else None
+    with environment_variable(SEED_ENV, value):
+        try:
+            if subset is not None:
+                os.sched_setaffinity(0, subset)
+            yield
+        finally:
+            if saved_cpus is not None:
+                os.sched_setaffinity(0, saved_cpus)
 
 
 def execute_notebook(
@@ -209,8 +223,9 @@ def profile_seconds(repeats: int = 5, model=None) -> float:
 #: Fewest rounds :func:`time_variants` accepts: with fewer, the spread says nothing.
 MIN_ROUNDS = 3
 
-#: Shortest call :func:`time_variants` accepts, in milliseconds. A LiteRT call costs a
-#: few microseconds whatever the model; below this the overhead would be what is timed.
+#: Shortest call :func:`time_variants` accepts, in milliseconds. A LiteRT call costs about
+#: a microsecond on a desktop core whatever the model (more on a phone); below this the
+#: overhead would be a large part of what is timed.
 MIN_CALL_MS = 0.01
 
 

@@ -11,9 +11,7 @@ Conventions: MACs are multiply-accumulates, FLOPs = 2 x MACs; sizes in binary un
 
 from __future__ import annotations
 
-import contextlib
 import json
-import os
 import tempfile
 from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
@@ -260,20 +258,6 @@ def collect_results(
     }
 
 
-@contextlib.contextmanager
-def _environment(name: str, value: str):
-    """Set an environment variable (inherited by the kernels started) within the block."""
-    saved = os.environ.get(name)
-    os.environ[name] = value
-    try:
-        yield
-    finally:
-        if saved is None:
-            os.environ.pop(name, None)
-        else:
-            os.environ[name] = saved
-
-
 def run_bench(
     lessons: Sequence[Path],
     selection: str | None = None,
@@ -303,7 +287,7 @@ def run_bench(
     # The lessons share trained weights and converted files through a cache
     # (mobilecourse.cache). The bench starts it empty, as for a student who opens the
     # lessons for the first time: the first lesson that needs a result pays for it.
-    with tempfile.TemporaryDirectory() as folder, _environment(CACHE_ENV, folder):
+    with tempfile.TemporaryDirectory() as folder, bench.environment_variable(CACHE_ENV, folder):
         for path in lessons:
             run = bench.run_lesson(path, bench.PROBES.get(path.stem), timeout, seed, cpus)
             runs.append(run)
