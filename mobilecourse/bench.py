@@ -543,11 +543,26 @@ class LessonRun:
     probe_error: str | None = None
 
 
+#: Colour codes in the tracebacks of a kernel.
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
 def error_line(err: BaseException) -> str:
+    """One line for an exception, or for a cell's error: its type, message, and for a cell
+    the source line that raised (an ``assert`` has no message of its own)."""
     name = getattr(err, "ename", None) or type(err).__name__
     message = getattr(err, "evalue", None) if getattr(err, "ename", None) else str(err)
     lines = str(message or "").strip().splitlines()
-    return f"{name}: {lines[0]}" if lines else name
+    text = f"{name}: {lines[0]}" if lines else name
+    pointed = [
+        line.split("--->", 1)[1].strip()
+        for line in _ANSI.sub("", str(getattr(err, "traceback", "") or "")).splitlines()
+        if "--->" in line
+    ]
+    if pointed:
+        source = pointed[-1].split(None, 1)[-1]  # drop the line number
+        text += f" (at: {source})"
+    return text
 
 
 def run_lesson(

@@ -17,6 +17,7 @@ from mobilecourse.bench import (
     execute_notebook,
     lesson_paths,
     perturbed,
+    run_lesson,
     run_notebook,
 )
 
@@ -213,3 +214,11 @@ def test_perturb_command_runs_pytest_on_every_lesson():
     assert first.startswith(f"lessons {numbers} with MOBILECOURSE_SEED=3 on 1 CPU (")
     collected = {line.split("::")[0] for line in rest if "::" in line}
     assert collected == {f"notebooks/{p.name}" for p in lesson_paths()}
+
+
+def test_a_failing_assert_is_reported_with_its_line(tmp_path):
+    source = "x = 1\nassert x == 2"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(nb, tmp_path / "98_fails.ipynb")
+    run = run_lesson(tmp_path / "98_fails.ipynb")
+    assert run.error == "AssertionError (at: assert x == 2)"
