@@ -13,10 +13,13 @@ from mobilecourse.bench import lesson_paths
 from mobilecourse.release import SOLUTION_TAG, strip_solution
 
 NOTEBOOKS = lesson_paths()
-CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)\)")
+# The checker, the student's function, and an optional reference=<name> argument
+# (lesson 08 times a design against the teacher's float32 file).
+CHECK_CALL = re.compile(r"checks\.(check_\w+)\((\w+)(?:, reference=(\w+))?\)")
 
 
 SETUP = {}
+REFERENCED = {}  # function name -> whether its checker takes a reference file
 
 
 def exercises():
@@ -31,6 +34,7 @@ def exercises():
                 match = CHECK_CALL.search(following.source)
                 assert match, f"{path.name}: the cell after a solution must call a checker"
                 found.append((path.name, cell.source, match.group(1), match.group(2)))
+                REFERENCED[match.group(2)] = match.group(3) is not None
     return found
 
 
@@ -57,7 +61,7 @@ def test_every_lesson_exercise_found():
 
 
 @pytest.mark.parametrize(("notebook", "source", "checker", "function"), EXERCISES)
-def test_checker_accepts_reference_solution(notebook, source, checker, function, capsys):
+def test_checker_accepts_reference_solution(notebook, source, checker, function, request, capsys):
     # Exercises may use functions defined by earlier exercises of the same notebook.
     ns = namespace(notebook)
     for name, other_source, _, other_function in EXERCISES:
@@ -65,7 +69,10 @@ def test_checker_accepts_reference_solution(notebook, source, checker, function,
             run_solution(other_source, ns)
             if other_function == function:
                 break
-    getattr(checks, checker)(ns[function])
+    extra = {}
+    if REFERENCED[function]:
+        extra["reference"] = request.getfixturevalue("teacher_float32")
+    getattr(checks, checker)(ns[function], **extra)
     assert capsys.readouterr().out.startswith("Correct:")
 
 

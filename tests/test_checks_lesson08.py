@@ -81,11 +81,9 @@ def test_check_budget_reports_every_line_and_raises_only_when_strict(capsys):
     assert out.rstrip().endswith("Budget met: 1 constraints (test accuracy not measured).")
 
 
-@pytest.fixture(scope="module")
-def reference():
-    """Lesson 08's teacher architecture as a float32 file (untrained: only its speed matters)."""
-    keras.utils.clear_session()
-    return tflite.to_tflite(models.digits_cnn(width=2.0))
+@pytest.fixture
+def reference(teacher_float32):
+    return teacher_float32
 
 
 def test_check_design_measures_a_real_model(capsys, reference):
