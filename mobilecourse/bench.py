@@ -22,6 +22,7 @@ units (KiB, MiB).
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import math
 import os
@@ -186,7 +187,13 @@ def execute_notebook(
     )
     start = time.perf_counter()
     with perturbed(seed, cpus):
-        client.execute()
+        launch = {}
+        if cpus is not None:
+            # Pinning this thread is not enough: the client may start the kernel from
+            # another thread (one with its own event loop), whose affinity the kernel
+            # would inherit. The kernel pins itself between fork and exec instead.
+            launch["preexec_fn"] = functools.partial(os.sched_setaffinity, 0, cpu_subset(cpus))
+        client.execute(**launch)
     return nb, time.perf_counter() - start
 
 

@@ -224,7 +224,9 @@ def test_a_lesson_that_raises_is_recorded(tmp_path):
     cells = [nbformat.v4.new_code_cell("x = 1"), nbformat.v4.new_code_cell("raise KeyError('k')")]
     nbformat.write(nbformat.v4.new_notebook(cells=cells), path)
     run = bench.run_lesson(path, "x")
-    assert run.error == "KeyError: 'k'" and run.probe_error is None and run.seconds > 0
+    # the error names the line that raised
+    assert run.error == "KeyError: 'k' (at: raise KeyError('k'))"
+    assert run.probe_error is None and run.seconds > 0
 
 
 def test_read_probe_without_a_probe_line():

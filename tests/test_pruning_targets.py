@@ -14,7 +14,7 @@ from mobilecourse.pruning import (
     sparsity_report,
     strip_pruning,
 )
-from mobilecourse.training import accuracy, fit, steps_per_epoch
+from mobilecourse.training import accuracy, fit, steps_per_epoch, trained_baseline
 
 BATCH = 64
 SENSITIVE = ["conv1", "ds1_dw", "ds2_dw", "ds3_dw"]  # left dense (lesson 06, section 4)
@@ -28,11 +28,10 @@ def digits():
 
 @pytest.fixture(scope="module")
 def baseline(digits):
+    """The network lessons 06-08 start from (the course's recipe and cache), seed 0."""
     train, test = digits
-    keras.utils.set_random_seed(0)
     keras.utils.clear_session()
-    model = models.digits_cnn(width=2.0)
-    fit(model, train, epochs=8, batch_size=BATCH)
+    model = trained_baseline(train, 0)
     return model, accuracy(model, test)
 
 
@@ -49,25 +48,27 @@ def test_80_percent_sparse_after_fine_tuning(digits, baseline):
     final = round(0.8 * sizes.sum() / sizes.drop(SENSITIVE).sum(), 4)
     steps = steps_per_epoch(len(train[0]), BATCH)
     sparse = strip_pruning(model)
-    schedule = PolynomialSchedule(0.0, final, begin_step=0, end_step=steps)
+    # lesson 06's recipe: sparsity ramps over 2 epochs, then 2 more epochs at 80 %
+    schedule = PolynomialSchedule(0.0, final, begin_step=0, end_step=2 * steps)
     fit(
         sparse,
         train,
-        epochs=2,
+        epochs=4,
         batch_size=BATCH,
         callbacks=[MagnitudePruning(schedule, exclude=SENSITIVE, frequency=10)],
     )
     total = sparsity_report(sparse).attrs["total"]
     assert total["sparsity"] == pytest.approx(0.8, abs=0.005)
     sparse_acc = accuracy(sparse, test)
-    assert sparse_acc >= base_acc - 0.015, (sparse_acc, base_acc)
+    # the lesson's claim: within 3 points (seeds 0-9 gave -1.8 to +1.0 points)
+    assert sparse_acc >= base_acc - 0.03, (sparse_acc, base_acc)
     _, dense_gzip = compressed_size(model)
     _, sparse_gzip = compressed_size(sparse)
     assert sparse_gzip <= 0.45 * dense_gzip, (sparse_gzip, dense_gzip)
 
 
 def test_half_the_filters_cut_macs_and_keep_accuracy(digits, baseline):
-    """Half the filters of every pointwise layer; conv1 (the most sensitive) is kept."""
+    """Half the filters of every pointwise layer; conv1 and the depthwise layers are kept."""
     train, test = digits
     model, base_acc = baseline
     keras.utils.set_random_seed(2)

@@ -1,5 +1,6 @@
 """setup_notebook: quiet, deterministic, informative; the bench runner."""
 
+import asyncio
 import configparser
 import os
 import re
@@ -178,6 +179,24 @@ def test_a_kernel_started_perturbed_gets_the_seed_and_the_cpus(tmp_path):
     executed, _ = execute_notebook(tmp_path / "99_seed.ipynb")
     cpus = len(os.sched_getaffinity(0))
     assert executed.cells[0].outputs[0].text.split() == [str(before[0] or 0), str(cpus)]
+
+
+@pytest.mark.skipif(len(os.sched_getaffinity(0)) < 2, reason="needs 2 CPUs to see a difference")
+def test_a_kernel_started_from_a_running_event_loop_is_pinned_too(tmp_path):
+    """With an event loop running (as in Jupyter), the client starts kernels from a
+    helper thread that it keeps; a kernel must still get the CPUs asked for."""
+    source = "import os\nprint(len(os.sched_getaffinity(0)))"
+    nb = nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell(source)])
+    nbformat.write(nb, tmp_path / "98_cpus.ipynb")
+
+    async def inside_a_loop():
+        everywhere, _ = execute_notebook(tmp_path / "98_cpus.ipynb")  # starts the helper
+        pinned, _ = execute_notebook(tmp_path / "98_cpus.ipynb", cpus=1)
+        return everywhere, pinned
+
+    everywhere, pinned = asyncio.run(inside_a_loop())
+    assert everywhere.cells[0].outputs[0].text.split() == [str(len(os.sched_getaffinity(0)))]
+    assert pinned.cells[0].outputs[0].text.split() == ["1"]
 
 
 @pytest.mark.parametrize(("cpus", "match"), [(0, "cpus must be a positive"), (10**4, "at most")])
