@@ -1,7 +1,9 @@
 """Command line: ``python -m mobilecourse COMMAND``.
 
 Commands:
-    profile MODEL   print the per-layer cost table and totals of a course model.
+    profile MODEL   print the per-layer cost table and totals of a course model, or of any
+                    keras.applications model as keras:NAME (built with weights=None),
+                    e.g. keras:MobileNetV3Large --input-size 224.
     bench [--out DIR] [--lessons 02,07] [--seed N] [--cpus K]
                     execute the lessons headless and write DIR/bench.md and DIR/bench.json
                     (default DIR: build/): wall times against the targets, what the lessons
@@ -42,8 +44,11 @@ class _Parser(argparse.ArgumentParser):
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="python -m mobilecourse")
     sub = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
-    prof = sub.add_parser("profile", help="per-layer MACs and parameters of a course model")
-    prof.add_argument("model", help=f"one of {', '.join(MODELS)}")
+    prof = sub.add_parser("profile", help="per-layer MACs and parameters of a model")
+    prof.add_argument(
+        "model",
+        help=f"one of {', '.join(MODELS)}, or keras:NAME for keras.applications.NAME",
+    )
     prof.add_argument("--alpha", type=float, help="width multiplier (mobilenet_v1, mobilenet_v2)")
     prof.add_argument(
         "--input-size", type=int, help="input height and width (default: the paper's)"
@@ -101,11 +106,54 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+KERAS_PREFIX = "keras:"
+
+
+def keras_application_names() -> list[str]:
+    """The model constructors of ``keras.applications`` (``MobileNetV3Large``, ...)."""
+    import inspect
+
+    import keras
+
+    return sorted(
+        name
+        for name, value in vars(keras.applications).items()
+        if name[:1].isupper() and inspect.isfunction(value)
+    )
+
+
+def _keras_application(args):
+    """``keras.applications.NAME(weights=None)`` and the input shape to profile it at."""
+    import keras
+
+    name = args.model[len(KERAS_PREFIX) :]
+    if name not in keras_application_names():
+        raise ValueError(
+            f"unknown keras.applications model {name!r}; choose one of "
+            f"{', '.join(keras_application_names())}"
+        )
+    for option in ("alpha", "groups", "scale"):
+        if getattr(args, option) is not None:
+            raise ValueError(f"--{option} applies only to the course's models")
+    for option in ("no_shuffle", "full_conv"):
+        if getattr(args, option):
+            raise ValueError(f"--{option.replace('_', '-')} applies only to the course's models")
+    model = getattr(keras.applications, name)(weights=None, classes=args.classes)
+    fixed = tuple(model.inputs[0].shape)[1:3]
+    if args.input_size is None and None not in fixed:
+        return model, None
+    size = 224 if args.input_size is None else args.input_size
+    return model, (size, size, args.channels)
+
+
 def _build(args):
     from mobilecourse import models
 
     if args.model not in MODELS:
-        raise ValueError(f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}")
+        raise ValueError(
+            f"unknown model {args.model!r}; choose one of {', '.join(MODELS)}, or "
+            f"{KERAS_PREFIX}NAME for a keras.applications model"
+        )
     options = {
         "alpha": ("mobilenet_v1", "mobilenet_v2"),
         "groups": ("shufflenet",),
@@ -136,7 +184,11 @@ def _profile(args) -> str:
     from mobilecourse import report
     from mobilecourse.profile import profile_model
 
-    profile = profile_model(_build(args))
+    if args.model.startswith(KERAS_PREFIX):
+        model, input_shape = _keras_application(args)
+    else:
+        model, input_shape = _build(args), None
+    profile = profile_model(model, input_shape=input_shape)
     if args.format == "csv":
         return report.profile_csv(profile)
     if args.format == "markdown":

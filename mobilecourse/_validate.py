@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numbers
 
-__all__ = ["boolean", "choice", "fraction", "integer", "positive_number"]
+__all__ = ["boolean", "choice", "fraction", "integer", "positive_number", "shape"]
 
 
 def integer(value: object, name: str, minimum: int = 1, what: str | None = None) -> int:
@@ -49,3 +49,21 @@ def choice(value: object, name: str, allowed: tuple) -> object:
     if isinstance(value, bool) or value not in allowed:
         raise ValueError(f"{name} must be one of {allowed}, got {value!r}")
     return value
+
+
+def shape(value: object, name: str, rank: int) -> tuple[int, ...]:
+    """``value`` as a tuple of ``rank`` positive ints (a per-image shape such as
+    ``(224, 224, 3)``).
+
+    Raises:
+        TypeError: ``value`` is not a tuple or list of integers.
+        ValueError: it has another length, or a size below 1.
+    """
+    example = "(224, 224, 3)" if rank == 3 else f"a tuple of {rank} sizes"
+    if not isinstance(value, (tuple, list)) or any(
+        isinstance(v, bool) or not isinstance(v, numbers.Integral) for v in value
+    ):
+        raise TypeError(f"{name} must be a tuple of integers such as {example}, got {value!r}")
+    if len(value) != rank or any(v < 1 for v in value):
+        raise ValueError(f"{name} must be {rank} positive sizes such as {example}, got {value!r}")
+    return tuple(int(v) for v in value)

@@ -24,12 +24,12 @@ from dataclasses import dataclass, field
 
 import keras
 from keras import layers
-from keras.src.ops import numpy as _keras_numpy_ops
 
 from mobilecourse import costs
 from mobilecourse._validate import integer
 from mobilecourse.blocks import INVERTED_RESIDUAL_PARTS, ChannelShuffle
 from mobilecourse.costs import LayerCost
+from mobilecourse.graph import APPLICATION_SCALE_LAYERS, ELEMENTWISE_OPS, Graph, read_graph
 
 __all__ = [
     "FUSED_INTO_PRODUCER",
@@ -140,12 +140,15 @@ def _batch_norm(layer, input_shapes, output_shapes) -> LayerCost:
     return LayerCost(0, 0, 0, output_shapes[0], batchnorm=norm.batchnorm)
 
 
-def _normalization(layer, input_shapes, output_shapes) -> LayerCost:
-    # Feature-wise mean and variance over the kept axes, plus one sample count.
-    axes = layer.axis if isinstance(layer.axis, (tuple, list)) else (layer.axis,)
-    kept = [input_shapes[0][a - 1 if a > 0 else a] for a in axes if a is not None]
-    statistics = 2 * math.prod(kept) + 1
-    return LayerCost(0, 0, 0, output_shapes[0], batchnorm=statistics)
+def _held_weights(layer, input_shapes, output_shapes) -> LayerCost:
+    """Per-channel statistics or scales, no MACs: what the layer holds as weights.
+
+    Cost: 0 MACs; parameters = the layer's own variables (a Normalization layer adapted
+    to data holds a mean, a variance and a count; one given ``mean=`` and ``variance=``
+    holds none; LayerNormalization holds gamma and beta; ConvNeXt's LayerScale a gamma).
+    """
+    held = sum(math.prod(v.shape) for v in layer.weights)
+    return LayerCost(0, 0, 0, output_shapes[0], batchnorm=held)
 
 
 for _cls, _fn in {
@@ -154,7 +157,11 @@ for _cls, _fn in {
     layers.SeparableConv2D: _separable,
     layers.Dense: _dense,
     layers.BatchNormalization: _batch_norm,
-    layers.Normalization: _normalization,
+    layers.Normalization: _held_weights,
+    layers.LayerNormalization: _held_weights,
+    layers.GroupNormalization: _held_weights,
+    layers.UnitNormalization: _held_weights,
+    **dict.fromkeys(APPLICATION_SCALE_LAYERS, _held_weights),
 }.items():
     register_cost_handler(_cls, _fn)
 
@@ -190,24 +197,6 @@ SHAPE_ONLY_LAYERS = (
 for _cls in SHAPE_ONLY_LAYERS:
     register_cost_handler(_cls, _no_cost)
 
-#: Elementwise operations that Keras records when a model's code writes ``x + y`` or
-#: ``x * y`` on symbolic tensors (e.g. in MobileNetV3's hard-swish): no MACs, no params.
-ELEMENTWISE_OPS = tuple(
-    getattr(_keras_numpy_ops, name)
-    for name in (
-        "Add",
-        "Subtract",
-        "Multiply",
-        "Divide",
-        "TrueDivide",
-        "Maximum",
-        "Minimum",
-        "Negative",
-        "Abs",
-        "Clip",
-    )
-    if hasattr(_keras_numpy_ops, name)
-)
 for _cls in ELEMENTWISE_OPS:
     register_cost_handler(_cls, _no_cost)
 
@@ -264,16 +253,6 @@ class LayerRow:
         return self.weights + self.bias + self.batchnorm + self.other_params
 
 
-@dataclass(frozen=True)
-class _Op:
-    """A layer call with its tensors, for the memory analysis."""
-
-    name: str
-    layer: keras.layers.Layer
-    inputs: tuple[int, ...]
-    outputs: tuple[int, ...]
-
-
 def inverted_residual_block_of(layer_name: str) -> str | None:
     """The inverted residual block a layer belongs to, from its name, else ``None``.
 
@@ -303,16 +282,15 @@ class ModelProfile:
         input_shapes: per-image input shapes.
         rows: one :class:`LayerRow` per layer call, in execution order.
         unhandled: names of layer types that had no cost handler.
+        graph: the layer calls and tensors the profile was computed from
+            (:func:`mobilecourse.graph.read_graph`), for the memory analysis.
     """
 
     name: str
     input_shapes: list[Shape]
     rows: list[LayerRow]
     unhandled: list[str] = field(default_factory=list)
-    _ops: list[_Op] = field(default_factory=list, repr=False)
-    _tensor_elements: dict[int, int] = field(default_factory=dict, repr=False)
-    _model_inputs: tuple[int, ...] = field(default=(), repr=False)
-    _model_outputs: tuple[int, ...] = field(default=(), repr=False)
+    graph: Graph | None = field(default=None, repr=False)
 
     # totals ---------------------------------------------------------
     @property
@@ -401,8 +379,9 @@ class ModelProfile:
         """
         integer(bits, "bits")
         block_of = inverted_residual_block_of if block_of is None else block_of
-        group = {op.name: op.name for op in self._ops}
-        producer = {t: op.name for op in self._ops for t in op.outputs}
+        calls = self.graph.calls
+        group = {op.name: op.name for op in calls}
+        producer = {t: op.name for op in calls for t in op.outputs}
 
         def find(name):
             while group[name] != name:
@@ -414,7 +393,7 @@ class ModelProfile:
             group[find(a)] = find(b)
 
         blocks: dict[str, str] = {}
-        for op in self._ops:
+        for op in calls:
             if isinstance(op.layer, FUSED_INTO_PRODUCER) and len(op.inputs) == 1:
                 source = producer.get(op.inputs[0])
                 if source is not None:
@@ -426,11 +405,11 @@ class ModelProfile:
                 else:
                     blocks[block] = op.name
 
-        members: dict[str, list[_Op]] = {}
-        for op in self._ops:
+        members: dict[str, list] = {}
+        for op in calls:
             members.setdefault(find(op.name), []).append(op)
         consumers: dict[int, set[str]] = {}
-        for op in self._ops:
+        for op in calls:
             for t in op.inputs:
                 consumers.setdefault(t, set()).add(find(op.name))
 
@@ -439,9 +418,9 @@ class ModelProfile:
             produced = {t for op in ops for t in op.outputs}
             ins = {t for op in ops for t in op.inputs if t not in produced}
             outs = {
-                t for t in produced if t in self._model_outputs or consumers.get(t, set()) - {root}
+                t for t in produced if t in self.graph.outputs or consumers.get(t, set()) - {root}
             }
-            elements = sum(self._tensor_elements[t] for t in ins | outs)
+            elements = sum(self.graph.elements[t] for t in ins | outs)
             peak = max(peak, elements)
         return -(-peak * bits // 8)
 
@@ -491,39 +470,6 @@ class ModelProfile:
 # ---------------------------------------------------------------- the walk
 
 
-def _per_image(shape, where: str) -> Shape:
-    dims = tuple(shape)[1:]
-    if any(d is None for d in dims):
-        raise ValueError(
-            f"{where} has an undefined shape {tuple(shape)}; build the model with a fixed "
-            "input_shape, e.g. keras.applications.MobileNetV3Small(input_shape=(224, 224, 3))"
-        )
-    return tuple(int(d) for d in dims)
-
-
-def _functional(model):
-    if isinstance(model, keras.Sequential):
-        inner = getattr(model, "_functional", None)
-        if inner is None:
-            raise ValueError(
-                f"model {model.name!r} is a Sequential model that has not been built; "
-                "start it with keras.Input(shape) or call model.build(input_shape)"
-            )
-        return inner
-    return model
-
-
-def _nodes_in_order(model) -> list:
-    """The model's nodes, inputs first; within a depth, in the order layers were created."""
-    order = {id(op): i for i, op in enumerate(model.operations)}
-    nodes = []
-    for depth in sorted(model._nodes_by_depth, reverse=True):
-        nodes.extend(
-            sorted(model._nodes_by_depth[depth], key=lambda n: order.get(id(n.operation), -1))
-        )
-    return nodes
-
-
 def _kind(layer) -> str:
     if isinstance(layer, layers.DepthwiseConv2D):
         return "Conv DW {}x{}".format(*layer.kernel_size)
@@ -536,125 +482,85 @@ def _kind(layer) -> str:
     return ""
 
 
-def _walk(
-    model,
-    prefix: str,
-    tensor_ids: dict[int, int],
-    out: ModelProfile,
-    counter: list[int],
-    seen: set[int],
-):
-    model = _functional(model)
-    for node in _nodes_in_order(model):
-        layer = node.operation
-        if isinstance(layer, layers.InputLayer):
-            continue
-        name = prefix + layer.name
-        in_ids = []
-        for t in node.input_tensors:
-            if id(t) not in tensor_ids:
-                tensor_ids[id(t)] = counter[0]
-                counter[0] += 1
-            in_ids.append(tensor_ids[id(t)])
-        in_shapes = [
-            _per_image(t.shape, f"the input of layer {name!r}") for t in node.input_tensors
-        ]
-
-        if isinstance(layer, keras.Model):
-            inner = _functional(layer)
-            for inner_input, outer_id in zip(inner.inputs, in_ids, strict=True):
-                tensor_ids[id(inner_input)] = outer_id
-            _walk(inner, name + "/", tensor_ids, out, counter, seen)
-            for inner_output, t in zip(inner.outputs, node.output_tensors, strict=True):
-                tensor_ids[id(t)] = tensor_ids[id(inner_output)]
-            continue
-
-        out_ids = []
-        for t in node.output_tensors:
-            tensor_ids[id(t)] = counter[0]
-            counter[0] += 1
-            out_ids.append(tensor_ids[id(t)])
-        out_shapes = [
-            _per_image(t.shape, f"the output of layer {name!r}") for t in node.output_tensors
-        ]
-        for t_id, shape in zip(in_ids + out_ids, in_shapes + out_shapes, strict=True):
-            out._tensor_elements[t_id] = math.prod(shape)
-        out._ops.append(_Op(name, layer, tuple(in_ids), tuple(out_ids)))
-        activations = sum(math.prod(s) for s in out_shapes)
-        shared = id(layer) in seen  # a layer called again: MACs again, weights only once
-        seen.add(id(layer))
-
-        handler = _handler_for(layer)
-        if handler is None:
-            kind = type(layer).__name__
-            if kind not in out.unhandled:
-                out.unhandled.append(kind)
-            has_params = isinstance(layer, keras.layers.Layer) and not shared
-            params = layer.count_params() if has_params else 0
-            out.rows.append(
-                LayerRow(
-                    name, kind, out_shapes[0], None, 0, 0, 0, params, activations, "", handled=False
-                )
-            )
-            continue
-        cost = handler(layer, in_shapes, out_shapes)
-        if shared:
-            cost = LayerCost(cost.macs, 0, 0, cost.output_shape)
-        out.rows.append(
-            LayerRow(
-                name,
-                type(layer).__name__,
-                out_shapes[0],
-                cost.macs,
-                cost.weights,
-                cost.bias,
-                cost.batchnorm,
-                0,
-                activations,
-                _kind(layer),
-            )
+def _row(call) -> LayerRow:
+    """The profile row of one layer call: its handler's cost, or Keras's parameters."""
+    layer = call.layer
+    activations = sum(math.prod(shape) for shape in call.output_shapes)
+    handler = _handler_for(layer)
+    if handler is None:
+        has_params = isinstance(layer, keras.layers.Layer) and not call.repeated
+        return LayerRow(
+            name=call.name,
+            type=type(layer).__name__,
+            output_shape=call.output_shapes[0],
+            macs=None,
+            weights=0,
+            bias=0,
+            batchnorm=0,
+            other_params=layer.count_params() if has_params else 0,
+            activations=activations,
+            kind="",
+            handled=False,
         )
+    cost = handler(layer, list(call.input_shapes), list(call.output_shapes))
+    if call.repeated:  # a layer called again: MACs again, weights only once
+        cost = LayerCost(cost.macs, 0, 0, cost.output_shape)
+    elif isinstance(layer, keras.layers.Layer) and cost.params != layer.count_params():
+        raise ValueError(
+            f"layer {call.name!r} holds {layer.count_params():,} parameters but its inputs "
+            f"{list(call.input_shapes)} give {cost.params:,}: the input shape does not fit "
+            "the weights it was built with"
+        )
+    return LayerRow(
+        name=call.name,
+        type=type(layer).__name__,
+        output_shape=call.output_shapes[0],
+        macs=cost.macs,
+        weights=cost.weights,
+        bias=cost.bias,
+        batchnorm=cost.batchnorm,
+        other_params=0,
+        activations=activations,
+        kind=_kind(layer),
+    )
 
 
-def profile_model(model: keras.Model) -> ModelProfile:
+def profile_model(model: keras.Model, input_shape=None) -> ModelProfile:
     """Count the MACs, parameters and activations of every layer of a Keras model.
 
     Args:
-        model: a functional model, or a built Sequential model, with fixed input sizes.
+        model: a functional model, or a built Sequential model.
+        input_shape: per-image input shape, e.g. ``(224, 224, 3)``: profile the model
+            at this resolution (needed for a model built with undefined sizes such as
+            ``(None, None, 3)``; a fixed-size model is re-profiled at another size).
+            ``None``: the sizes the model was built with.
 
     Returns:
         A :class:`ModelProfile`. Its ``params`` equal ``model.count_params()``.
 
     Raises:
-        TypeError: ``model`` is not a Keras model.
-        ValueError: the model is not built or has undefined spatial sizes.
+        TypeError: ``model`` is not a Keras model, or ``input_shape`` not a tuple of ints.
+        ValueError: the model is not built, has undefined sizes and no ``input_shape``,
+            or ``input_shape`` does not fit it (the message names the layer).
 
     Warns:
         UserWarning: for each layer type without a cost handler (see ``unhandled``).
     """
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    functional = _functional(model)
-    profile = ModelProfile(
-        name=model.name,
-        input_shapes=[_per_image(t.shape, "the model input") for t in functional.inputs],
-        rows=[],
-    )
-    tensor_ids: dict[int, int] = {}
-    counter = [0]
-    for t in functional.inputs:
-        tensor_ids[id(t)] = counter[0]
-        profile._tensor_elements[counter[0]] = math.prod(_per_image(t.shape, "the model input"))
-        counter[0] += 1
-    _walk(functional, "", tensor_ids, profile, counter, set())
-    profile._model_inputs = tuple(tensor_ids[id(t)] for t in functional.inputs)
-    profile._model_outputs = tuple(tensor_ids[id(t)] for t in functional.outputs)
-    if profile.unhandled:
+    graph = read_graph(model, input_shape)
+    rows = [_row(call) for call in graph.calls]
+    unhandled = list(dict.fromkeys(r.type for r in rows if not r.handled))
+    if unhandled:
         warnings.warn(
-            f"no cost handler for {', '.join(profile.unhandled)} in model {model.name!r}: "
+            f"no cost handler for {', '.join(unhandled)} in model {model.name!r}: "
             "their MACs are not counted (their parameters are); register one with "
             "mobilecourse.profile.register_cost_handler",
             UserWarning,
             stacklevel=2,
         )
-    return profile
+    return ModelProfile(
+        name=model.name,
+        input_shapes=list(graph.input_shapes),
+        rows=rows,
+        unhandled=unhandled,
+        graph=graph,
+    )

@@ -37,7 +37,8 @@ from keras import layers as klayers
 
 from mobilecourse import _validate
 from mobilecourse._validate import fraction, integer
-from mobilecourse.profile import _functional, _nodes_in_order
+from mobilecourse.graph import KERNEL_LAYERS, clone_with_weights, kernels, layers_of, nodes_in_order
+from mobilecourse.graph import functional as functional_graph
 
 __all__ = [
     "PRUNABLE_LAYERS",
@@ -53,12 +54,7 @@ __all__ = [
 ]
 
 #: Layer classes whose kernels are pruned.
-PRUNABLE_LAYERS = (
-    klayers.Conv2D,
-    klayers.DepthwiseConv2D,
-    klayers.SeparableConv2D,
-    klayers.Dense,
-)
+PRUNABLE_LAYERS = KERNEL_LAYERS
 
 SCOPES = ("layer", "global")
 
@@ -78,26 +74,6 @@ def _model(model: object, name: str = "model") -> keras.Model:
     if not model.built:
         raise ValueError(f"{name} {model.name!r} is not built; build it with an input shape")
     return model
-
-
-def _layer_kernels(layer) -> list:
-    """The prunable kernel variables of one layer (empty if the layer is not prunable)."""
-    if isinstance(layer, klayers.SeparableConv2D):
-        return [layer.depthwise_kernel, layer.pointwise_kernel]
-    if isinstance(layer, PRUNABLE_LAYERS):
-        return [layer.kernel]
-    return []
-
-
-def _all_layers(model) -> list:
-    """Every layer of the model, nested models flattened, in model order."""
-    out = []
-    for layer in model.layers:
-        if isinstance(layer, keras.Model):
-            out.extend(_all_layers(layer))
-        else:
-            out.append(layer)
-    return out
 
 
 def _names(value: object, name: str) -> list[str]:
@@ -121,7 +97,7 @@ def _names(value: object, name: str) -> list[str]:
 
 def _select(model, layers, exclude, kinds=PRUNABLE_LAYERS, what="prunable") -> list:
     """The chosen layers of ``kinds``: ``layers`` (default: all of them) minus ``exclude``."""
-    candidates = [layer for layer in _all_layers(model) if isinstance(layer, kinds)]
+    candidates = [layer for layer in layers_of(model) if isinstance(layer, kinds)]
     available = [layer.name for layer in candidates]
     by_name = {layer.name: layer for layer in candidates}
     for arg, value in (("layers", layers), ("exclude", exclude)):
@@ -158,7 +134,7 @@ def prunable_weights(model: keras.Model, layers=None, exclude=()) -> dict[str, k
     model = _model(model)
     out = {}
     for layer in _select(model, layers, exclude):
-        for var in _layer_kernels(layer):
+        for var in kernels(layer):
             out[f"{layer.name}/{var.name}"] = var
     return out
 
@@ -362,12 +338,6 @@ class MagnitudePruning(keras.callbacks.Callback):
 # ---------------------------------------------------------------- one-shot
 
 
-def _clone(model: keras.Model) -> keras.Model:
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    return clone
-
-
 def strip_pruning(model: keras.Model) -> keras.Model:
     """A plain copy of a model pruned with :class:`MagnitudePruning`.
 
@@ -383,7 +353,7 @@ def strip_pruning(model: keras.Model) -> keras.Model:
     Raises:
         ValueError: ``model`` is not a built Keras model.
     """
-    return _clone(_model(model))
+    return clone_with_weights(_model(model))
 
 
 def prune_to_sparsity(
@@ -416,7 +386,7 @@ def prune_to_sparsity(
     sparsity = fraction(sparsity, "sparsity")
     scope = _scope(scope)
     prunable_weights(model, layers, exclude)  # validate names before cloning
-    clone = _clone(model)
+    clone = clone_with_weights(model)
     variables = list(prunable_weights(clone, layers, exclude).values())
     values = [keras.ops.convert_to_numpy(v) for v in variables]
     _apply(variables, _magnitude_masks(values, sparsity, scope))
@@ -443,11 +413,11 @@ def sparsity_report(model: keras.Model) -> pd.DataFrame:
     """
     model = _model(model)
     rows = []
-    for layer in _all_layers(model):
-        kernels = _layer_kernels(layer)
-        if not kernels:
+    for layer in layers_of(model):
+        held = kernels(layer)
+        if not held:
             continue
-        values = [keras.ops.convert_to_numpy(k) for k in kernels]
+        values = [keras.ops.convert_to_numpy(k) for k in held]
         n = sum(v.size for v in values)
         zeros = sum(int(np.count_nonzero(v == 0)) for v in values)
         rows.append((layer.name, type(layer).__name__, n, zeros, zeros / n if n else 0.0))
@@ -515,7 +485,7 @@ def sensitivity_scan(
     batch_size = integer(batch_size, "batch_size", minimum=1)
     chosen = _select(model, layers, ())
     names = [layer.name for layer in chosen]
-    copy = _clone(model)
+    copy = clone_with_weights(model)
 
     def score() -> float:
         return float(metric_fn(y, copy.predict(x, batch_size=batch_size, verbose=0)))
@@ -523,7 +493,7 @@ def sensitivity_scan(
     table = pd.DataFrame(index=pd.Index(names, name="layer"), columns=sparsities, dtype=float)
     baseline = score()
     for name in names:
-        variables = _layer_kernels(_find(copy, name))
+        variables = kernels(_find(copy, name))
         saved = [keras.ops.convert_to_numpy(v) for v in variables]
         for s in sparsities:
             _apply(variables, _magnitude_masks(saved, s, "layer"))
@@ -536,7 +506,7 @@ def sensitivity_scan(
 
 
 def _find(model, name):
-    for layer in _all_layers(model):
+    for layer in layers_of(model):
         if layer.name == name:
             return layer
     raise ValueError(f"no layer named {name!r} in {model.name!r}")
@@ -642,7 +612,7 @@ def prune_filters(
     """
     model = _model(model)
     fraction = _validate.fraction(fraction, "fraction")
-    functional = _functional(model)  # the profiler's graph walk: one way to read a model
+    functional = functional_graph(model)
     convs = [
         layer
         for layer in functional.layers
@@ -709,7 +679,7 @@ def _rebuild(functional, chosen: set[str], fraction: float, name: str, dry_run: 
             new_tensors[id(t)] = keras.Input(
                 shape=t.shape[1:], batch_size=t.shape[0], dtype=t.dtype, name=t.name
             )
-    for node in _nodes_in_order(functional):
+    for node in nodes_in_order(functional):
         layer = node.operation
         if isinstance(layer, klayers.InputLayer):
             continue

@@ -354,29 +354,20 @@ def binarized_weights(signs, alpha, axis: int | None = -1) -> np.ndarray:
     return signs * alpha.reshape(shape)
 
 
-def _kernel_layers(model):
-    """Conv2D, DepthwiseConv2D and Dense layers of a model, nested models included."""
-    import keras
-
-    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
-    for layer in model.layers:
-        if hasattr(layer, "layers") and isinstance(layer, keras.Model):
-            yield from _kernel_layers(layer)
-        elif isinstance(layer, kinds):
-            yield layer
-
-
 def _transformed_copy(model, transform):
+    """A copy of ``model`` whose Conv2D, DepthwiseConv2D and Dense kernels are
+    ``transform(layer, kernel)`` (SeparableConv2D layers are copied unchanged)."""
     import keras
 
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
-    clone = keras.models.clone_model(model)
-    clone.set_weights(model.get_weights())
-    for layer in _kernel_layers(clone):
-        kernel = keras.ops.convert_to_numpy(layer.kernel)
-        new = transform(layer, kernel)
-        layer.kernel.assign(new.astype(kernel.dtype))
+    from mobilecourse.graph import clone_with_weights, layers_of
+
+    clone = clone_with_weights(model)
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
+    for layer in layers_of(clone):
+        if isinstance(layer, kinds) and not isinstance(layer, keras.layers.SeparableConv2D):
+            kernel = keras.ops.convert_to_numpy(layer.kernel)
+            new = transform(layer, kernel)
+            layer.kernel.assign(new.astype(kernel.dtype))
     return clone
 
 
