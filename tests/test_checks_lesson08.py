@@ -3,11 +3,10 @@
 import math
 import re
 
-import keras
 import numpy as np
 import pytest
 
-from mobilecourse import checks, deploy, models, tflite
+from mobilecourse import checks, deploy, models
 
 
 def softmax_without_max(z, t):

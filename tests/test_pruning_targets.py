@@ -3,7 +3,6 @@
 import keras
 import pytest
 
-from mobilecourse import models
 from mobilecourse.data import load_digits_dataset
 from mobilecourse.profile import profile_model
 from mobilecourse.pruning import (
