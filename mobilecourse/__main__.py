@@ -13,6 +13,9 @@ Commands:
                     run every lesson under pytest (give nbval's options after --) with
                     MOBILECOURSE_SEED=N (default 1) on K CPUs (default 1): what they store
                     and assert must hold there too. The exit status is pytest's.
+    zoo [--out DIR] [--models A,B]
+                    profile every keras.applications model (weights=None) with ours and
+                    with tf.compat.v1.profiler; write DIR/zoo.md (default DIR: build/).
     release OUT_DIR write the student release of the lessons (solutions stripped).
     slides [OUT_DIR]
                     build one offline reveal.js deck per lesson (default: slides/).
@@ -97,6 +100,13 @@ def _parser() -> argparse.ArgumentParser:
             help="run on this many CPUs" + (" (default: all)" if command is ben else default),
         )
     per.add_argument("pytest_args", nargs=argparse.REMAINDER, help="options for pytest, after --")
+    zoo = sub.add_parser(
+        "zoo", help="our profiler against TensorFlow's on every keras.applications model"
+    )
+    zoo.add_argument("--out", metavar="DIR", help="folder for zoo.md (default: build/)")
+    zoo.add_argument(
+        "--models", metavar="A,B", help="only these keras.applications names (default: all)"
+    )
     rel = sub.add_parser("release", help="write the student copy of the lessons")
     rel.add_argument("out_dir", help="folder to write (not notebooks/), e.g. build/student")
     sli = sub.add_parser("slides", help="build the offline reveal.js decks")
@@ -109,28 +119,16 @@ def _parser() -> argparse.ArgumentParser:
 KERAS_PREFIX = "keras:"
 
 
-def keras_application_names() -> list[str]:
-    """The model constructors of ``keras.applications`` (``MobileNetV3Large``, ...)."""
-    import inspect
-
-    import keras
-
-    return sorted(
-        name
-        for name, value in vars(keras.applications).items()
-        if name[:1].isupper() and inspect.isfunction(value)
-    )
-
-
 def _keras_application(args):
     """``keras.applications.NAME(weights=None)`` and the input shape to profile it at."""
     import keras
 
+    from mobilecourse.crosscheck import zoo_names
+
     name = args.model[len(KERAS_PREFIX) :]
-    if name not in keras_application_names():
+    if name not in zoo_names():
         raise ValueError(
-            f"unknown keras.applications model {name!r}; choose one of "
-            f"{', '.join(keras_application_names())}"
+            f"unknown keras.applications model {name!r}; choose one of {', '.join(zoo_names())}"
         )
     for option in ("alpha", "groups", "scale"):
         if getattr(args, option) is not None:
@@ -244,6 +242,26 @@ def _bench(args) -> int:
     return 1 if results["errors"] else 0
 
 
+def _zoo(args) -> int:
+    from mobilecourse import bench, crosscheck, quiet_tensorflow
+
+    quiet_tensorflow()
+    out_dir = bench.NOTEBOOK_DIR.parent / "build" if args.out is None else Path(args.out)
+    names = None if args.models is None else [n.strip() for n in args.models.split(",")]
+    for name in names or []:
+        if name not in crosscheck.zoo_names():
+            raise ValueError(
+                f"--models names unknown keras.applications model {name!r}; choose from "
+                f"{', '.join(crosscheck.zoo_names())}"
+            )
+    out_dir.mkdir(parents=True, exist_ok=True)
+    rows = crosscheck.compare_zoo(names, out=lambda line: print(line, flush=True))
+    path = out_dir / "zoo.md"
+    path.write_text(crosscheck.zoo_markdown(rows))
+    print(f"wrote {path}")
+    return 0 if all(r.params_equal and r.macs_equal for r in rows) else 1
+
+
 def _perturb(args) -> int:
     import subprocess
 
@@ -293,6 +311,7 @@ def _app(args) -> int:
 _COMMANDS = {
     "bench": _bench,
     "perturb": _perturb,
+    "zoo": _zoo,
     "release": _release,
     "slides": _slides,
     "app": _app,

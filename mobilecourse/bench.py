@@ -10,7 +10,7 @@
   notebook file is never written) evaluates an expression over names the lesson defined
   and prints one line ``PROBE_MARKER + json``, parsed back by :func:`read_probe`;
 * our profiler against TensorFlow's ``tf.compat.v1.profiler`` on MobileNetV2-224
-  (:func:`compare_profilers`);
+  (:func:`mobilecourse.crosscheck.compare_profilers`);
 * the size of the installed environment (:func:`environment_size`).
 
 Measuring, aggregating and formatting are kept apart: the functions here measure and
@@ -48,9 +48,7 @@ __all__ = [
     "PROBE_MARKER",
     "TOTAL_TARGET_SECONDS",
     "LessonRun",
-    "TFProfilerCount",
     "Timing",
-    "compare_profilers",
     "cpu_subset",
     "directory_bytes",
     "environment_size",
@@ -63,12 +61,10 @@ __all__ = [
     "machine_info",
     "perturbed",
     "probe_cell_source",
-    "profile_seconds",
     "read_probe",
     "run_lesson",
     "run_notebook",
     "select_lessons",
-    "tf_float_operations",
     "time_variants",
     "timing_table",
     "versions",
@@ -200,29 +196,6 @@ def execute_notebook(
 def run_notebook(path: Path, timeout: int = 600) -> float:
     """Execute a notebook headless (:func:`execute_notebook`); return its wall time in seconds."""
     return execute_notebook(path, timeout)[1]
-
-
-def profile_seconds(repeats: int = 5, model=None) -> float:
-    """Median seconds ``profile_model`` takes on a built model (build excluded).
-
-    Args:
-        repeats: timed runs (>= 1).
-        model: a built ``keras.Model``; default a new MobileNetV2-224.
-    """
-    from mobilecourse import quiet_tensorflow
-
-    integer(repeats, "repeats")
-    quiet_tensorflow()
-    from mobilecourse.models import mobilenet_v2
-    from mobilecourse.profile import profile_model
-
-    model = mobilenet_v2() if model is None else model
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        profile_model(model)
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 # ------------------------------------------------------------------ the timing protocol
@@ -628,117 +601,6 @@ def select_lessons(spec: str | None, paths: Sequence[Path] | None = None) -> lis
 
 
 # ---------------------------------------------------------------- profiler comparison
-
-
-@dataclass(frozen=True)
-class TFProfilerCount:
-    """TensorFlow's own float-operation count of a Keras model (batch 1).
-
-    Attributes:
-        flops: total float operations ``tf.compat.v1.profiler`` counts.
-        flops_by_op: the same by TensorFlow op type.
-        graph_seconds: wall time to get a graph: trace a ``tf.function`` of the model and
-            freeze it with ``convert_variables_to_constants_v2``.
-        profile_seconds: wall time of ``tf.compat.v1.profiler.profile`` on that graph.
-    """
-
-    flops: int
-    flops_by_op: dict[str, int]
-    graph_seconds: float
-    profile_seconds: float
-
-    @property
-    def seconds(self) -> float:
-        """Graph plus profile: what TensorFlow needs to count a Keras 3 model."""
-        return self.graph_seconds + self.profile_seconds
-
-
-def tf_float_operations(model) -> TFProfilerCount:
-    """Count a Keras model's float operations with ``tf.compat.v1.profiler``, timed.
-
-    The model is traced as a ``tf.function`` at batch 1, frozen with
-    ``convert_variables_to_constants_v2`` and profiled with
-    ``ProfileOptionBuilder.float_operation()``, output suppressed.
-    """
-    from mobilecourse import quiet_tensorflow
-
-    quiet_tensorflow()
-    import tensorflow as tf
-    from tensorflow.python.framework.convert_to_constants import (
-        convert_variables_to_constants_v2,
-    )
-
-    tf.get_logger().setLevel("ERROR")  # a v1-API deprecation notice otherwise
-    start = time.perf_counter()
-    spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
-    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-    graph = convert_variables_to_constants_v2(concrete).graph
-    graph_seconds = time.perf_counter() - start
-
-    builder = tf.compat.v1.profiler.ProfileOptionBuilder
-    options = builder(builder.float_operation()).with_empty_output().build()
-    start = time.perf_counter()
-    result = tf.compat.v1.profiler.profile(
-        graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
-    )
-    profile_seconds = time.perf_counter() - start
-
-    by_op: dict[str, int] = {}
-    stack = list(result.children)  # the "op" view chains op types as nested children
-    while stack:
-        node = stack.pop()
-        by_op[node.name] = int(node.float_ops)
-        stack.extend(node.children)
-    by_op = dict(sorted(by_op.items(), key=lambda item: (-item[1], item[0])))
-    return TFProfilerCount(int(result.total_float_ops), by_op, graph_seconds, profile_seconds)
-
-
-#: TensorFlow op types of the convolution and dense kernels: exactly what our MACs count.
-KERNEL_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
-
-
-def compare_profilers(repeats: int = 3) -> dict:
-    """Our ``profile_model`` against ``tf.compat.v1.profiler`` on MobileNetV2-224.
-
-    Both are timed on the same built model (build excluded), median of ``repeats``.
-
-    Returns:
-        A JSON-able dict: times in seconds, our MACs and FLOPs, TensorFlow's FLOPs, their
-        difference, and TensorFlow's FLOPs by op type.
-    """
-    integer(repeats, "repeats")
-    from mobilecourse import quiet_tensorflow
-
-    quiet_tensorflow()
-    from mobilecourse.models import mobilenet_v2
-    from mobilecourse.profile import profile_model
-
-    model = mobilenet_v2()
-    ours_seconds = profile_seconds(repeats, model)
-    macs = profile_model(model).macs
-    counts = [tf_float_operations(model) for _ in range(repeats)]
-    tf_flops = counts[-1].flops
-    if any(c.flops != tf_flops for c in counts):
-        raise RuntimeError("tf.compat.v1.profiler counted differently on repeated runs")
-    kernel_flops = sum(counts[-1].flops_by_op.get(op, 0) for op in KERNEL_OPS)
-    tf_seconds = statistics.median(c.seconds for c in counts)
-    return {
-        "model": model.name,
-        "input_shape": list(model.inputs[0].shape[1:]),
-        "repeats": repeats,
-        "ours_seconds": ours_seconds,
-        "tf_seconds": tf_seconds,
-        "tf_graph_seconds": statistics.median(c.graph_seconds for c in counts),
-        "tf_profile_seconds": statistics.median(c.profile_seconds for c in counts),
-        "tf_over_ours": tf_seconds / ours_seconds,
-        "macs": macs,
-        "flops": 2 * macs,
-        "tf_flops": tf_flops,
-        "tf_minus_ours_flops": tf_flops - 2 * macs,
-        "tf_kernel_flops": kernel_flops,
-        "tf_kernel_ops": list(KERNEL_OPS),
-        "tf_flops_by_op": counts[-1].flops_by_op,
-    }
 
 
 # ---------------------------------------------------------------- environment size

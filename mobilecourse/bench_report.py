@@ -17,7 +17,7 @@ from collections.abc import Callable, Sequence
 from datetime import datetime, timezone
 from pathlib import Path
 
-from mobilecourse import bench
+from mobilecourse import bench, crosscheck
 from mobilecourse.cache import CACHE_ENV
 from mobilecourse.units import MIB
 
@@ -197,7 +197,7 @@ def collect_results(
 
     Args:
         runs: the lessons executed, in order.
-        profilers: :func:`bench.compare_profilers`'s dict (or ``{"error": ...}``).
+        profilers: :func:`crosscheck.compare_profilers`'s dict (or ``{"error": ...}``).
         environment: :func:`bench.environment_size`'s dict (or ``{"error": ...}``).
         selection: the ``--lessons`` argument, ``None`` for every lesson.
         available: stems of every lesson notebook present.
@@ -296,7 +296,7 @@ def run_bench(
             out(f"{run.stem:<32} {run.seconds:>8.1f} s{status}")
     out(f"{'total':<32} {sum(run.seconds for run in runs):>8.1f} s")
     try:
-        profilers = bench.compare_profilers()
+        profilers = crosscheck.compare_profilers()
         out(
             f"{'profile_model (MobileNetV2-224)':<32} {1000 * profilers['ours_seconds']:>8.1f} ms"
             f"   tf.compat.v1.profiler {1000 * profilers['tf_seconds']:.1f} ms"

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mobilecourse import bench
+from mobilecourse import bench, crosscheck
 from mobilecourse.__main__ import main
 from mobilecourse.bench import LessonRun
 from mobilecourse.bench_report import collect_results, render_markdown, write_report
@@ -333,14 +333,14 @@ def test_tf_profiler_counts_two_flops_per_mac_of_a_bias_free_conv():
     keras.utils.clear_session()
     inputs = keras.Input((8, 8, 3))
     model = keras.Model(inputs, keras.layers.Conv2D(4, 3, use_bias=False)(inputs))
-    count = bench.tf_float_operations(model)
+    count = crosscheck.tf_float_operations(model)
     macs = profile_model(model).macs
     assert macs == 6 * 6 * 4 * 3 * 3 * 3
     assert count.flops == 2 * macs and count.flops_by_op == {"Conv2D": 2 * macs}
     assert count.graph_seconds > 0 and count.profile_seconds > 0
 
     with_bias = keras.Model(inputs, keras.layers.Conv2D(4, 3)(inputs))
-    count = bench.tf_float_operations(with_bias)
+    count = crosscheck.tf_float_operations(with_bias)
     assert count.flops_by_op == {"Conv2D": 2 * macs, "BiasAdd": 6 * 6 * 4}  # one add per output
 
 
@@ -426,7 +426,7 @@ def test_cli_writes_the_report_and_exits_1_on_a_failed_probe(tmp_path, monkeypat
     def skipped():
         raise RuntimeError("skipped in this test")
 
-    monkeypatch.setattr(bench, "compare_profilers", skipped)
+    monkeypatch.setattr(crosscheck, "compare_profilers", skipped)
     monkeypatch.setattr(bench, "environment_size", skipped)
     monkeypatch.setattr(bench, "git_commit", lambda: None)
 

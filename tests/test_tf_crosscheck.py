@@ -19,34 +19,18 @@ fraction of the total: asserted below 3 %.
 """
 
 import pytest
-import tensorflow as tf
-from tensorflow.python.framework.convert_to_constants import convert_variables_to_constants_v2
 
 from mobilecourse import models
+from mobilecourse.crosscheck import tf_float_operations
 from mobilecourse.profile import profile_model
 
 KERNEL_OPS = ("Conv2D", "DepthwiseConv2dNative", "MatMul")
 
 
 def tf_float_ops_by_type(model) -> dict[str, int]:
-    spec = tf.TensorSpec((1, *model.inputs[0].shape[1:]), model.inputs[0].dtype)
-    concrete = tf.function(lambda x: model(x, training=False)).get_concrete_function(spec)
-    graph = convert_variables_to_constants_v2(concrete).graph
-    builder = tf.compat.v1.profiler.ProfileOptionBuilder
-    options = builder(builder.float_operation()).with_empty_output().build()
-    result = tf.compat.v1.profiler.profile(
-        graph=graph, run_meta=tf.compat.v1.RunMetadata(), cmd="op", options=options
-    )
-    counts: dict[str, int] = {}
-
-    def walk(node):  # the "op" view chains op types as nested children
-        for child in node.children:
-            counts[child.name] = child.float_ops
-            walk(child)
-
-    walk(result)
-    assert sum(counts.values()) == result.total_float_ops
-    return counts
+    count = tf_float_operations(model)
+    assert sum(count.flops_by_op.values()) == count.flops
+    return count.flops_by_op
 
 
 @pytest.mark.parametrize(
