@@ -25,10 +25,12 @@ from __future__ import annotations
 
 import contextlib
 import io
+import math
 import os
 import sys
 import time
 import warnings
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -37,11 +39,15 @@ from mobilecourse import cache
 from mobilecourse._validate import boolean, integer
 
 __all__ = [
+    "KERNEL_OPERATORS",
     "MODES",
+    "TFLiteOp",
+    "TFLiteProfile",
     "evaluate",
     "interpreter",
     "invoke_times",
     "latency_ms",
+    "profile_tflite",
     "run",
     "to_tflite",
 ]
@@ -344,3 +350,166 @@ def invoke_times(interp, runs: int, warmup: int = 0) -> list[float]:
         interp.invoke()
         times.append((time.perf_counter() - start) * 1000)
     return times
+
+
+# ---------------------------------------------------------------- the cost of a file
+
+#: LiteRT operators with a kernel, and how their MACs are counted.
+KERNEL_OPERATORS = ("CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED")
+
+
+@dataclass(frozen=True)
+class TFLiteOp:
+    """One operator of a ``.tflite`` file.
+
+    Attributes:
+        index: its position in the file's execution plan.
+        op: the LiteRT operator name, e.g. ``"CONV_2D"``.
+        output_shape: its first output's shape per image (no batch axis).
+        macs: multiply-accumulates per image (0 for an operator without a kernel).
+        weights: elements of its kernel (0 without one).
+        param_bytes: bytes of the constant tensors it reads first (kernel, bias, ...;
+            a constant shared by several operators is counted at its first reader).
+        dtype: the kernel's stored type (``"float32"``, ``"float16"``, ``"int8"``) or ``""``.
+    """
+
+    index: int
+    op: str
+    output_shape: tuple[int, ...]
+    macs: int
+    weights: int
+    param_bytes: int
+    dtype: str
+
+
+@dataclass(frozen=True)
+class TFLiteProfile:
+    """The cost of a ``.tflite`` file, operator by operator. Build it with :func:`profile_tflite`.
+
+    Attributes:
+        ops: the operators in execution order.
+        file_bytes: size of the flatbuffer.
+    """
+
+    ops: tuple[TFLiteOp, ...]
+    file_bytes: int
+
+    @property
+    def macs(self) -> int:
+        """Total multiply-accumulates per image (FLOPs = 2 x MACs)."""
+        return sum(o.macs for o in self.ops)
+
+    @property
+    def weights(self) -> int:
+        """Kernel elements: ``profile_model(...).weights`` of the Keras model converted."""
+        return sum(o.weights for o in self.ops)
+
+    @property
+    def param_bytes(self) -> int:
+        """Bytes of all constant tensors (kernels, biases, scales stored as tensors)."""
+        return sum(o.param_bytes for o in self.ops)
+
+    def table(self):
+        """The operators as a pandas DataFrame."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                (o.index, o.op, o.output_shape, o.macs, o.weights, o.param_bytes, o.dtype)
+                for o in self.ops
+            ],
+            columns=["index", "op", "output_shape", "macs", "weights", "param_bytes", "dtype"],
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"{self.table().to_string(index=False)}\n\nMACs: {self.macs:,} (FLOPs = 2 x MACs = "
+            f"{2 * self.macs:,}); kernel weights: {self.weights:,}; constant tensors: "
+            f"{self.param_bytes:,} bytes of a {self.file_bytes:,}-byte file"
+        )
+
+
+def profile_tflite(model) -> TFLiteProfile:
+    """Count the MACs and parameter bytes of a ``.tflite`` file, operator by operator.
+
+    Read with the LiteRT interpreter's operator and tensor details (no delegate, so the
+    file's own operators are listed). Cost: ``CONV_2D`` H_out x W_out x C_out x k_h x k_w
+    x C_in, ``DEPTHWISE_CONV_2D`` H_out x W_out x C_out x k_h x k_w, ``FULLY_CONNECTED``
+    units x inputs per position (the same conventions as :mod:`mobilecourse.costs`); every
+    other operator (pooling, adds, reshapes, softmax, (de)quantize) 0 MACs. A kernel
+    stored as float16 is read through its ``DEQUANTIZE``.
+
+    Args:
+        model: the file's bytes, or a path to a ``.tflite`` file.
+
+    Returns:
+        A :class:`TFLiteProfile`; for a file converted from a Keras model its ``macs`` and
+        ``weights`` equal ``profile_model``'s of that model (BatchNorm is folded into the
+        kernels and biases, so parameters are compared by kernel weights).
+
+    Raises:
+        TypeError: ``model`` is neither bytes nor a path.
+        ValueError: the file does not exist or is not a TFLite flatbuffer.
+    """
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    if isinstance(model, (str, os.PathLike)):
+        path = Path(model)
+        if not path.is_file():
+            raise ValueError(f"model: no such .tflite file: {path}")
+        flatbuffer = path.read_bytes()
+    elif isinstance(model, (bytes, bytearray)):
+        flatbuffer = bytes(model)
+    else:
+        raise TypeError(f"model must be a .tflite file's bytes or path, got {type(model).__name__}")
+    try:
+        with _quiet_native_stderr():
+            interp = Interpreter(
+                model_content=flatbuffer,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
+    except ValueError as err:
+        raise ValueError(f"model is not a TFLite flatbuffer: {err}") from None
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()  # LiteRT's only API for the operator list
+    produced = {int(i): op for op in ops for i in op["outputs"]}
+    graph_inputs = {int(t["index"]) for t in interp.get_input_details()}
+
+    def constant(index: int) -> bool:
+        return index >= 0 and index not in produced and index not in graph_inputs
+
+    def stored(index: int) -> int:
+        """The constant a tensor comes from, through a DEQUANTIZE (float16 kernels)."""
+        op = produced.get(index)
+        if op is not None and op["op_name"] == "DEQUANTIZE" and constant(int(op["inputs"][0])):
+            return int(op["inputs"][0])
+        return index
+
+    counted: set[int] = set()
+    rows = []
+    for op in ops:
+        name = op["op_name"]
+        inputs = [int(i) for i in op["inputs"]]
+        output = tensors[int(op["outputs"][0])]
+        out_shape = tuple(int(d) for d in output["shape"][1:])
+        macs = weights = 0
+        dtype = ""
+        if name in KERNEL_OPERATORS:
+            kernel = tensors[stored(inputs[1])]
+            shape = tuple(int(d) for d in kernel["shape"])
+            weights = math.prod(shape)
+            dtype = np.dtype(kernel["dtype"]).name
+            # Each output position uses every kernel weight once: CONV_2D's kernel is
+            # (C_out, k_h, k_w, C_in), DEPTHWISE_CONV_2D's (1, k_h, k_w, C_out) and
+            # FULLY_CONNECTED's (units, inputs).
+            macs = math.prod(out_shape[:-1]) * weights
+        param_bytes = 0
+        reads = [] if name == "DEQUANTIZE" else [stored(i) for i in inputs if i >= 0]
+        for index in dict.fromkeys(reads):  # a DEQUANTIZE's constant: at its reader
+            if constant(index) and index not in counted:
+                counted.add(index)
+                detail = tensors[index]
+                param_bytes += math.prod(detail["shape"]) * np.dtype(detail["dtype"]).itemsize
+        param_bytes = int(param_bytes)
+        rows.append(TFLiteOp(int(op["index"]), name, out_shape, macs, weights, param_bytes, dtype))
+    return TFLiteProfile(tuple(rows), len(flatbuffer))

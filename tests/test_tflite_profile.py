@@ -1,0 +1,97 @@
+"""profile_tflite: what a converted file costs, read from the file itself."""
+
+import keras
+import numpy as np
+import pytest
+
+from mobilecourse import models, tflite
+from mobilecourse.profile import profile_model
+
+
+def tiny():
+    inputs = keras.Input((8, 8, 3))
+    # biases of ones: the converter may drop or share all-zero constants
+    x = keras.layers.Conv2D(4, 3, bias_initializer="ones", name="conv")(inputs)  # 6x6x4
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    return keras.Model(inputs, keras.layers.Dense(2, bias_initializer="ones", name="fc")(x))
+
+
+def test_a_hand_counted_model():
+    keras.utils.clear_session()
+    file = tflite.profile_tflite(tflite.to_tflite(tiny()))
+    by_op = {o.op: o for o in file.ops}
+    conv, fc = by_op["CONV_2D"], by_op["FULLY_CONNECTED"]
+    assert conv.output_shape == (6, 6, 4) and conv.macs == 6 * 6 * 4 * 3 * 3 * 3
+    assert conv.weights == 4 * 3 * 3 * 3 and conv.dtype == "float32"
+    assert conv.param_bytes == (108 + 4) * 4  # kernel and bias, float32
+    assert fc.macs == fc.weights == 4 * 2 and fc.param_bytes == (8 + 2) * 4
+    assert file.macs == conv.macs + fc.macs
+    assert by_op["MEAN"].macs == 0 and by_op["MEAN"].dtype == ""
+
+
+COURSE_MODELS = {
+    "digits_cnn": lambda: models.digits_cnn(width=1.0),
+    "mobilenet_v2_0.35_96": lambda: models.mobilenet_v2(
+        alpha=0.35, input_shape=(96, 96, 3), classes=10
+    ),
+    "shufflenet_g3_64": lambda: models.shufflenet(groups=3, input_shape=(64, 64, 3), classes=10),
+    "squeezenet_64": lambda: models.squeezenet(input_shape=(64, 64, 3), classes=10),
+}
+
+
+@pytest.mark.parametrize("mode", ["float32", "int8"])
+@pytest.mark.parametrize("name", list(COURSE_MODELS))
+def test_the_file_costs_what_the_keras_model_costs(name, mode):
+    keras.utils.clear_session()
+    model = COURSE_MODELS[name]()
+    samples = np.random.default_rng(0).random((4, *model.inputs[0].shape[1:]), "float32")
+    flatbuffer = tflite.to_tflite(
+        model, mode, representative_data=samples if mode == "int8" else None
+    )
+    file, keras_profile = tflite.profile_tflite(flatbuffer), profile_model(model)
+    assert file.macs == keras_profile.macs
+    assert file.weights == keras_profile.weights  # BatchNorm is folded: compare kernels
+    kernel_types = {o.dtype for o in file.ops if o.weights}
+    assert kernel_types == {mode}
+    assert file.param_bytes < file.file_bytes
+
+
+def test_float16_kernels_are_read_through_their_dequantize():
+    keras.utils.clear_session()
+    model = models.digits_cnn(width=1.0)
+    half = tflite.profile_tflite(tflite.to_tflite(model, "float16"))
+    full = tflite.profile_tflite(tflite.to_tflite(model, "float32"))
+    assert {o.dtype for o in half.ops if o.weights} == {"float16"}
+    assert half.macs == full.macs and half.weights == full.weights
+    # the kernels (and biases) are stored in half the bytes; each kernel's bytes are
+    # counted at its operator, not at the DEQUANTIZE that reads them
+    assert all(o.param_bytes == 0 for o in half.ops if o.op == "DEQUANTIZE")
+
+    def kernel_bytes(p):
+        return sum(o.param_bytes for o in p.ops if o.weights)
+
+    assert 2 * kernel_bytes(half) == kernel_bytes(full) > 4 * full.weights - 1
+
+
+def test_a_path_works_and_the_table_and_text_show_the_ops(tmp_path):
+    keras.utils.clear_session()
+    path = tmp_path / "tiny.tflite"
+    path.write_bytes(tflite.to_tflite(tiny()))
+    file = tflite.profile_tflite(path)
+    assert list(file.table()["op"]) == [o.op for o in file.ops]
+    text = repr(file)
+    assert "CONV_2D" in text and f"MACs: {file.macs:,}" in text
+    assert f"{file.file_bytes:,}-byte file" in text and file.file_bytes == path.stat().st_size
+
+
+@pytest.mark.parametrize(
+    ("value", "error", "match"),
+    [
+        (42, TypeError, "bytes or path"),
+        ("no/such/file.tflite", ValueError, "no such .tflite file"),
+        (b"not a flatbuffer", ValueError, "not a TFLite flatbuffer"),
+    ],
+)
+def test_bad_input(value, error, match):
+    with pytest.raises(error, match=match):
+        tflite.profile_tflite(value)
