@@ -1,15 +1,25 @@
 """Argument checks shared by every module: one wording for every bad-input message.
 
 Each function returns the value normalised (``int``, ``float``, ``bool``, ``str``) or
-raises ``ValueError`` naming the argument, the allowed values and what was given. No
-Keras import here: :mod:`mobilecourse.costs` uses these too.
+raises ``ValueError`` naming the argument, the allowed values and what was given (the
+newer checks raise ``TypeError`` for a value of the wrong type). No Keras import at
+module level: :mod:`mobilecourse.costs` uses these too.
 """
 
 from __future__ import annotations
 
 import numbers
 
-__all__ = ["boolean", "choice", "fraction", "integer", "positive_number", "shape"]
+__all__ = [
+    "boolean",
+    "built_model",
+    "choice",
+    "fraction",
+    "integer",
+    "layer_names",
+    "positive_number",
+    "shape",
+]
 
 
 def integer(value: object, name: str, minimum: int = 1, what: str | None = None) -> int:
@@ -67,3 +77,45 @@ def shape(value: object, name: str, rank: int) -> tuple[int, ...]:
     if len(value) != rank or any(v < 1 for v in value):
         raise ValueError(f"{name} must be {rank} positive sizes such as {example}, got {value!r}")
     return tuple(int(v) for v in value)
+
+
+def built_model(value: object, name: str = "model"):
+    """``value`` if it is a built ``keras.Model``.
+
+    Raises:
+        TypeError: it is not a ``keras.Model``.
+        ValueError: it is not built.
+    """
+    import keras
+
+    if not isinstance(value, keras.Model):
+        raise TypeError(f"{name} must be a keras.Model, got {type(value).__name__}")
+    if not value.built:
+        raise ValueError(f"{name} {value.name!r} is not built; build it with an input shape")
+    return value
+
+
+def layer_names(value: object, name: str) -> list[str]:
+    """Layer names from a name, a layer, or a list of either; ``None`` gives ``[]``.
+
+    Raises:
+        TypeError: ``value`` is neither, or holds something else.
+    """
+    import keras
+
+    if value is None:
+        return []
+    if isinstance(value, (str, keras.layers.Layer)):
+        value = [value]
+    try:
+        items = list(value)
+    except TypeError:
+        raise TypeError(f"{name} must be a layer name or a list of names, got {value!r}") from None
+    out = []
+    for item in items:
+        if isinstance(item, keras.layers.Layer):
+            item = item.name
+        if not isinstance(item, str):
+            raise TypeError(f"{name} must contain layer names (str), got {item!r}")
+        out.append(item)
+    return out

@@ -1,11 +1,14 @@
 """The course's data: the paper tables it cites and the offline digit images it trains on.
 
-Everything loads from the repository's ``data/`` folder, found from the package's location.
+The files live in the repository's ``data/`` folder, which a wheel installs as the package
+``mobilecourse.datafiles``: :data:`DATA_DIR` is found with ``importlib.resources``, so
+``pip install .`` gives the same tables and digits as a clone.
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib.resources
 import os
 import socket
 from pathlib import Path
@@ -21,8 +24,17 @@ __all__ = [
     "stratified_split",
 ]
 
-#: The ``data/`` folder next to the package (found from this file, not the working directory).
-DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+
+def _data_dir() -> Path:
+    """``mobilecourse.datafiles`` (the ``data/`` folder, as package data), on disk."""
+    try:
+        return Path(str(importlib.resources.files("mobilecourse.datafiles")))
+    except ModuleNotFoundError:  # a checkout used without installing the package
+        return Path(__file__).resolve().parent.parent / "data"
+
+
+#: The folder of the paper tables and the digits (``data/`` in the repository).
+DATA_DIR = _data_dir()
 
 
 def available_tables() -> list[str]:
@@ -41,16 +53,15 @@ def paper_table(name: str):
         A ``pandas.DataFrame`` with a ``source`` column naming paper and table.
 
     Raises:
-        FileNotFoundError: the ``data/`` folder is missing (the package was
-            not installed from the repository, e.g. with ``pip install -e .``).
+        FileNotFoundError: the data folder is missing (a broken installation).
         ValueError: ``name`` is not one of the available tables.
     """
     import pandas as pd
 
     if not DATA_DIR.is_dir():
         raise FileNotFoundError(
-            f"the course data folder {DATA_DIR} is missing; install the package from "
-            'the repository with `pip install -e ".[dev]"` (or run `make lab`)'
+            f"the course data folder {DATA_DIR} is missing; reinstall the package "
+            '(`pip install -e ".[dev]"` in the repository, or run `make lab`)'
         )
     names = available_tables()
     if not isinstance(name, str) or name not in names:

@@ -29,6 +29,7 @@ __all__ = [
     "KERNEL_LAYERS",
     "Graph",
     "LayerCall",
+    "call_count",
     "clone_with_weights",
     "functional",
     "kernels",
@@ -339,3 +340,8 @@ def read_graph(model: keras.Model, input_shape=None) -> Graph:
         outputs=tuple(reader.ids[id(t)] for t in graph_model.outputs),
         elements=reader.elements,
     )
+
+
+def call_count(layer) -> int:
+    """How many times ``layer`` is called in the models built so far (shared layers: > 1)."""
+    return len(layer._inbound_nodes)

@@ -9,10 +9,10 @@ Two families of pruning are covered (lesson 06):
   :func:`prune_to_sparsity` does the same in one shot, without training. The model
   keeps its dense shapes: it is not smaller until compressed (:func:`compressed_size`)
   and not faster on a dense kernel.
-* **Structured filter pruning** (:func:`prune_filters`) removes whole output filters
-  of the smallest L1 norm (Li et al. 2017; ThiNet, Luo et al. 2017, picks them by
-  the next layer's reconstruction error instead) and the matching input channels
-  downstream, giving a genuinely smaller model with fewer MACs.
+* **Structured filter pruning** (:func:`prune_filters`, from
+  :mod:`mobilecourse.filter_pruning`, re-exported here) removes whole output filters
+  of the smallest L1 norm and the matching input channels downstream, giving a
+  genuinely smaller model with fewer MACs.
 
 The TensorFlow Model Optimization Toolkit (``tfmot``) does not work with Keras 3 and is
 not used: masks are numpy arrays and kernels are plain ``keras.Variable`` objects.
@@ -25,7 +25,6 @@ Prunable layers are ``Conv2D`` (``kernel``), ``DepthwiseConv2D`` (its depthwise
 from __future__ import annotations
 
 import gzip
-import math
 import numbers
 import os
 from collections.abc import Callable, Iterable, Sequence
@@ -33,12 +32,10 @@ from collections.abc import Callable, Iterable, Sequence
 import keras
 import numpy as np
 import pandas as pd
-from keras import layers as klayers
 
-from mobilecourse import _validate
-from mobilecourse._validate import fraction, integer
-from mobilecourse.graph import KERNEL_LAYERS, clone_with_weights, kernels, layers_of, nodes_in_order
-from mobilecourse.graph import functional as functional_graph
+from mobilecourse._validate import built_model, fraction, integer, layer_names
+from mobilecourse.filter_pruning import prune_filters
+from mobilecourse.graph import KERNEL_LAYERS, clone_with_weights, kernels, layers_of
 
 __all__ = [
     "PRUNABLE_LAYERS",
@@ -68,47 +65,20 @@ def _scope(value: object) -> str:
     return str(value)
 
 
-def _model(model: object, name: str = "model") -> keras.Model:
-    if not isinstance(model, keras.Model):
-        raise ValueError(f"{name} must be a keras.Model, got {type(model).__name__}")
-    if not model.built:
-        raise ValueError(f"{name} {model.name!r} is not built; build it with an input shape")
-    return model
-
-
-def _names(value: object, name: str) -> list[str]:
-    if value is None:
-        return []
-    if isinstance(value, (str, keras.layers.Layer)):
-        value = [value]
-    try:
-        items = list(value)
-    except TypeError:
-        raise ValueError(f"{name} must be a layer name or a list of names, got {value!r}") from None
-    out = []
-    for item in items:
-        if isinstance(item, keras.layers.Layer):
-            item = item.name
-        if not isinstance(item, str):
-            raise ValueError(f"{name} must contain layer names (str), got {item!r}")
-        out.append(item)
-    return out
-
-
 def _select(model, layers, exclude, kinds=PRUNABLE_LAYERS, what="prunable") -> list:
     """The chosen layers of ``kinds``: ``layers`` (default: all of them) minus ``exclude``."""
     candidates = [layer for layer in layers_of(model) if isinstance(layer, kinds)]
     available = [layer.name for layer in candidates]
     by_name = {layer.name: layer for layer in candidates}
     for arg, value in (("layers", layers), ("exclude", exclude)):
-        unknown = [n for n in _names(value, arg) if n not in by_name]
+        unknown = [n for n in layer_names(value, arg) if n not in by_name]
         if unknown:
             raise ValueError(
                 f"{arg} names unknown or non-{what} layers {unknown} of model "
                 f"{model.name!r}; the {what} layers are {available}"
             )
-    chosen = available if layers is None else _names(layers, "layers")
-    excluded = set(_names(exclude, "exclude"))
+    chosen = available if layers is None else layer_names(layers, "layers")
+    excluded = set(layer_names(exclude, "exclude"))
     selected = [by_name[n] for n in dict.fromkeys(chosen) if n not in excluded]
     if not selected:
         raise ValueError(f"layers/exclude leave no {what} layer to prune in {model.name!r}")
@@ -131,7 +101,7 @@ def prunable_weights(model: keras.Model, layers=None, exclude=()) -> dict[str, k
         ValueError: ``model`` is not a built model, or a name in ``layers`` or
             ``exclude`` is not one of its prunable layers (the message lists them).
     """
-    model = _model(model)
+    model = built_model(model)
     out = {}
     for layer in _select(model, layers, exclude):
         for var in kernels(layer):
@@ -293,8 +263,8 @@ class MagnitudePruning(keras.callbacks.Callback):
         if not callable(schedule):
             raise ValueError(f"schedule must be a PolynomialSchedule or callable, got {schedule!r}")
         self.schedule = schedule
-        self.layers = None if layers is None else _names(layers, "layers")
-        self.exclude = _names(exclude, "exclude")
+        self.layers = None if layers is None else layer_names(layers, "layers")
+        self.exclude = layer_names(exclude, "exclude")
         self.scope = _scope(scope)
         self.frequency = integer(frequency, "frequency", minimum=1)
         self.step = 0
@@ -351,9 +321,10 @@ def strip_pruning(model: keras.Model) -> keras.Model:
         A new model with the same architecture and weights (pruned zeros included).
 
     Raises:
-        ValueError: ``model`` is not a built Keras model.
+        TypeError: ``model`` is not a Keras model.
+        ValueError: it is not built.
     """
-    return clone_with_weights(_model(model))
+    return clone_with_weights(built_model(model))
 
 
 def prune_to_sparsity(
@@ -382,7 +353,7 @@ def prune_to_sparsity(
         ValueError: on an invalid argument; unknown layer names are listed with the
             available ones.
     """
-    model = _model(model)
+    model = built_model(model)
     sparsity = fraction(sparsity, "sparsity")
     scope = _scope(scope)
     prunable_weights(model, layers, exclude)  # validate names before cloning
@@ -409,9 +380,10 @@ def sparsity_report(model: keras.Model) -> pd.DataFrame:
         summed over the layers.
 
     Raises:
-        ValueError: ``model`` is not a built Keras model.
+        TypeError: ``model`` is not a Keras model.
+        ValueError: it is not built.
     """
-    model = _model(model)
+    model = built_model(model)
     rows = []
     for layer in layers_of(model):
         held = kernels(layer)
@@ -467,7 +439,7 @@ def sensitivity_scan(
     Raises:
         ValueError: on an invalid argument; the message names it.
     """
-    model = _model(model)
+    model = built_model(model)
     if not (isinstance(data, (tuple, list)) and len(data) == 2):
         raise ValueError(f"data must be a tuple (x, y), got {type(data).__name__}")
     x, y = np.asarray(data[0]), np.asarray(data[1])
@@ -530,7 +502,8 @@ def compressed_size(model_or_bytes) -> tuple[int, int]:
         ``(raw_bytes, gzip_bytes)``.
 
     Raises:
-        ValueError: ``model_or_bytes`` is none of these.
+        TypeError: ``model_or_bytes`` is none of these.
+        ValueError: the path names no file.
     """
     if isinstance(model_or_bytes, (bytes, bytearray, memoryview)):
         raw = bytes(model_or_bytes)
@@ -545,284 +518,8 @@ def compressed_size(model_or_bytes) -> tuple[int, int]:
             for w in model_or_bytes.weights
         )
     else:
-        raise ValueError(
+        raise TypeError(
             "model_or_bytes must be a keras.Model, bytes or a .tflite path, "
             f"got {type(model_or_bytes).__name__}"
         )
     return len(raw), len(gzip.compress(raw, compresslevel=9, mtime=0))
-
-
-# ---------------------------------------------------------------- filter pruning
-
-#: Layers that act on each channel independently: pruned channels pass through.
-_CHANNELWISE = (
-    klayers.Activation,
-    klayers.ReLU,
-    klayers.LeakyReLU,
-    klayers.MaxPooling2D,
-    klayers.AveragePooling2D,
-    klayers.GlobalAveragePooling2D,
-    klayers.GlobalMaxPooling2D,
-    klayers.Dropout,
-    klayers.SpatialDropout2D,
-    klayers.ZeroPadding2D,
-    klayers.Cropping2D,
-    klayers.Identity,
-)
-
-
-def _filters_to_keep(kernel: np.ndarray, fraction: float) -> np.ndarray:
-    """Indices (ascending) of the output filters of largest L1 norm."""
-    n = kernel.shape[-1]
-    n_drop = min(int(math.floor(fraction * n + 1e-9)), n - 1)
-    l1 = np.abs(kernel).reshape(-1, n).sum(axis=0)
-    order = np.argsort(-l1, kind="stable")  # largest first; ties keep the lower index
-    return np.sort(order[: n - n_drop])
-
-
-def prune_filters(
-    model: keras.Model, fraction: float, layers: Iterable[str] | None = None
-) -> keras.Model:
-    """Structured pruning: drop the lowest-L1 filters of Conv2D layers (Li et al. 2017).
-
-    For each chosen ``Conv2D``, ``floor(fraction * filters)`` output filters with the
-    smallest sum of |w| are removed (at least one is kept), with their bias. The
-    matching channels are removed downstream: from a following BatchNormalization
-    (gamma, beta, moving mean and variance), a DepthwiseConv2D (and what follows it),
-    channel-wise layers (ReLU, pooling, dropout, padding), Flatten and Concatenate,
-    and the input rows of the next Conv2D, SeparableConv2D or Dense layer. Kept
-    weights are copied exactly, so the result computes the same function as the
-    original whenever the removed filters were all zero (ignoring any bias and
-    BatchNorm offsets of those channels).
-
-    Args:
-        model: a functional (or built Sequential) Keras model with no shared layers;
-            it is not modified.
-        fraction: fraction of filters to remove from each chosen layer, in [0, 1).
-        layers: names of the Conv2D layers to prune; ``None`` = every ungrouped
-            Conv2D whose channels can be removed.
-
-    Returns:
-        A new, smaller functional model with the same inputs and output shapes.
-
-    Raises:
-        ValueError: on an invalid argument, a grouped convolution, or a chosen layer
-            whose pruned channels reach an Add/Multiply (residual) connection, a layer
-            that cannot be narrowed, or a model output; the message names the layer.
-    """
-    model = _model(model)
-    fraction = _validate.fraction(fraction, "fraction")
-    functional = functional_graph(model)
-    convs = [
-        layer
-        for layer in functional.layers
-        if isinstance(layer, klayers.Conv2D)
-        and not isinstance(layer, (klayers.DepthwiseConv2D, klayers.SeparableConv2D))
-    ]
-    available = [layer.name for layer in convs]
-    if layers is None:
-        chosen = {layer.name for layer in convs if layer.groups == 1}
-        auto = True
-    else:
-        chosen = set(_names(layers, "layers"))
-        unknown = sorted(chosen - set(available))
-        if unknown:
-            raise ValueError(
-                f"layers names unknown or non-Conv2D layers {unknown} of model "
-                f"{model.name!r}; the Conv2D layers are {available}"
-            )
-        auto = False
-    if auto:
-        chosen = _auto_prunable(functional, chosen)
-        if not chosen:
-            raise ValueError(
-                f"layers=None found no Conv2D of {model.name!r} to prune: the channels of "
-                f"each of {available} reach a residual merge, a layer prune_filters cannot "
-                "narrow, or the model output"
-            )
-    if not chosen:
-        raise ValueError(f"layers names no Conv2D layer to prune in {model.name!r}")
-    return _rebuild(functional, chosen, fraction, model.name)
-
-
-def _auto_prunable(functional, candidates: set[str]) -> set[str]:
-    """Candidates whose removal the rebuild accepts (a dry run per layer)."""
-    ok = set()
-    for name in candidates:
-        try:
-            _rebuild(functional, {name}, 0.5, functional.name, dry_run=True)
-        except ValueError:
-            continue
-        ok.add(name)
-    return ok
-
-
-class _Keep:
-    """Kept channel indices of a tensor and the pruned layers they come from."""
-
-    __slots__ = ("index", "sources")
-
-    def __init__(self, index: np.ndarray | None, sources: frozenset = frozenset()):
-        self.index = index
-        self.sources = sources
-
-
-_FULL = _Keep(None)
-
-
-def _rebuild(functional, chosen: set[str], fraction: float, name: str, dry_run: bool = False):
-    new_tensors: dict[int, object] = {}
-    keeps: dict[int, _Keep] = {}
-    for t in functional.inputs:
-        keeps[id(t)] = _FULL
-        if not dry_run:
-            new_tensors[id(t)] = keras.Input(
-                shape=t.shape[1:], batch_size=t.shape[0], dtype=t.dtype, name=t.name
-            )
-    for node in nodes_in_order(functional):
-        layer = node.operation
-        if isinstance(layer, klayers.InputLayer):
-            continue
-        if not isinstance(layer, keras.layers.Layer) or isinstance(layer, keras.Model):
-            ins = [keeps.get(id(t), _FULL) for t in node.input_tensors]
-            if any(k.index is not None for k in ins):
-                raise ValueError(
-                    f"cannot prune {sorted(set().union(*[k.sources for k in ins]))}: "
-                    f"their channels reach {getattr(layer, 'name', layer)!r} "
-                    f"({type(layer).__name__}), which prune_filters cannot narrow"
-                )
-            if not dry_run:
-                raise ValueError(
-                    f"prune_filters supports plain Keras layers only; {layer.name!r} is a "
-                    f"{type(layer).__name__}"
-                )
-            for t in node.outputs:
-                keeps[id(t)] = _FULL
-            continue
-        if len(layer._inbound_nodes) > 1:
-            raise ValueError(f"layer {layer.name!r} is shared; prune_filters cannot rebuild it")
-        in_tensors = list(node.input_tensors)
-        ins = [keeps.get(id(t), _FULL) for t in in_tensors]
-        out_keep, config, weights = _narrow(layer, ins, in_tensors, chosen, fraction)
-        outs = list(node.outputs)
-        for t in outs:
-            keeps[id(t)] = out_keep
-        if dry_run:
-            continue
-        new_layer = type(layer).from_config(config)
-        args = [new_tensors[id(t)] for t in in_tensors]
-        call_args = args if len(args) > 1 or isinstance(layer, klayers.Concatenate) else args[0]
-        result = new_layer(call_args)
-        results = result if isinstance(result, (list, tuple)) else [result]
-        for t, r in zip(outs, results, strict=True):
-            new_tensors[id(t)] = r
-        if weights:
-            new_layer.set_weights(weights)
-    for t in functional.outputs:
-        k = keeps[id(t)]
-        if k.index is not None:
-            raise ValueError(
-                f"cannot prune {sorted(k.sources)}: their channels reach the model output "
-                f"{t.name!r}, whose shape must not change"
-            )
-    if dry_run:
-        return None
-    outputs = [new_tensors[id(t)] for t in functional.outputs]
-    return keras.Model(
-        [new_tensors[id(t)] for t in functional.inputs]
-        if len(functional.inputs) > 1
-        else new_tensors[id(functional.inputs[0])],
-        outputs if len(outputs) > 1 else outputs[0],
-        name=f"{name}_filter_pruned",
-    )
-
-
-def _channel_axis_last(layer) -> None:
-    fmt = getattr(layer, "data_format", "channels_last")
-    if fmt != "channels_last":
-        raise ValueError(f"layer {layer.name!r} uses {fmt}; prune_filters needs channels_last")
-
-
-def _narrow(layer, ins: list[_Keep], in_tensors, chosen, fraction):
-    """The output keep, new config and new weights of one layer."""
-    config = layer.get_config()
-    weights = [np.asarray(w) for w in layer.get_weights()]
-    k = ins[0] if ins else _FULL
-    pruned_in = any(i.index is not None for i in ins)
-    sources = frozenset().union(*[i.sources for i in ins]) if ins else frozenset()
-
-    def refuse(why: str):
-        raise ValueError(
-            f"cannot prune {sorted(sources)}: their channels reach {layer.name!r} "
-            f"({type(layer).__name__}), {why}"
-        )
-
-    if isinstance(layer, klayers.DepthwiseConv2D):
-        _channel_axis_last(layer)
-        if k.index is None:
-            return _FULL, config, weights
-        m = layer.depth_multiplier
-        weights[0] = weights[0][:, :, k.index, :]
-        out_index = (k.index[:, None] * m + np.arange(m)[None, :]).ravel()
-        if layer.use_bias:
-            weights[1] = weights[1][out_index]
-        return _Keep(out_index, k.sources), config, weights
-    if isinstance(layer, klayers.SeparableConv2D):
-        _channel_axis_last(layer)
-        if k.index is None:
-            return _FULL, config, weights
-        m = layer.depth_multiplier
-        weights[0] = weights[0][:, :, k.index, :]
-        mid = (k.index[:, None] * m + np.arange(m)[None, :]).ravel()
-        weights[1] = weights[1][:, :, mid, :]
-        return _FULL, config, weights
-    if isinstance(layer, klayers.Conv2D):
-        _channel_axis_last(layer)
-        if k.index is not None:
-            if layer.groups != 1:
-                refuse("a grouped convolution")
-            weights[0] = weights[0][:, :, k.index, :]
-        if layer.name not in chosen:
-            return _FULL, config, weights
-        if layer.groups != 1:
-            raise ValueError(f"layers: {layer.name!r} is a grouped Conv2D; it cannot be pruned")
-        keep = _filters_to_keep(weights[0], fraction)
-        weights[0] = weights[0][..., keep]
-        if layer.use_bias:
-            weights[1] = weights[1][keep]
-        config["filters"] = int(len(keep))
-        return _Keep(keep, frozenset({layer.name})), config, weights
-    if isinstance(layer, klayers.Dense):
-        if k.index is not None:
-            weights[0] = weights[0][k.index, :]
-        return _FULL, config, weights
-    if not pruned_in:
-        return _FULL, config, weights
-    if isinstance(layer, klayers.BatchNormalization):
-        axis = layer.axis if isinstance(layer.axis, int) else layer.axis[0]
-        if axis not in (-1, len(in_tensors[0].shape) - 1):
-            refuse(f"normalizing axis {layer.axis}, not the channels")
-        weights = [w[k.index] for w in weights]
-        return k, config, weights
-    if isinstance(layer, _CHANNELWISE):
-        return k, config, weights
-    if isinstance(layer, klayers.Flatten):
-        shape = in_tensors[0].shape[1:]
-        if any(d is None for d in shape):
-            refuse("with an undefined input shape")
-        channels = int(shape[-1])
-        positions = math.prod(int(d) for d in shape[:-1])
-        index = (np.arange(positions)[:, None] * channels + k.index[None, :]).ravel()
-        return _Keep(index, k.sources), config, weights
-    if isinstance(layer, klayers.Concatenate):
-        if layer.axis not in (-1, len(in_tensors[0].shape) - 1):
-            refuse(f"concatenating along axis {layer.axis}, not the channels")
-        parts, offset = [], 0
-        for t, i in zip(in_tensors, ins, strict=True):
-            c = int(t.shape[-1])
-            parts.append((np.arange(c) if i.index is None else i.index) + offset)
-            offset += c
-        return _Keep(np.concatenate(parts), sources), config, weights
-    if isinstance(layer, (klayers.Add, klayers.Subtract, klayers.Multiply, klayers.Average)):
-        refuse("a residual/elementwise merge whose inputs must keep matching channels")
-    refuse("which prune_filters cannot narrow")

@@ -328,7 +328,7 @@ def test_prune_filters_rejects_bad_input():
         prune_filters(model, 1.0)
     with pytest.raises(ValueError, match=r"layers.*fc1.*conv1"):
         prune_filters(model, 0.5, layers=["fc1"])
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model must be a keras.Model, got str"):
         prune_filters("model", 0.5)
 
 
@@ -374,9 +374,9 @@ def test_bad_inputs_name_argument(tmp_path):
         sensitivity_scan(model, np.zeros((8, 12, 12, 3)), [0.5])
     with pytest.raises(ValueError, match="metric"):
         sensitivity_scan(model, data(8), [0.5], metric="f1")
-    with pytest.raises(ValueError, match="model_or_bytes"):
+    with pytest.raises(TypeError, match="model_or_bytes must be a keras.Model, bytes"):
         compressed_size(3)
     with pytest.raises(ValueError, match="model_or_bytes"):
         compressed_size(tmp_path / "missing.tflite")
-    with pytest.raises(ValueError, match="model"):
+    with pytest.raises(TypeError, match="model must be a keras.Model, got NoneType"):
         sparsity_report(None)
