@@ -6,18 +6,27 @@ environment that keeps TensorFlow quiet (unless already set). Lessons start with
 it, fixes the seeds (``MOBILECOURSE_SEED`` chooses another) and prints the versions in
 use.
 
-Modules:
+Modules, bottom up (a module imports only those above it):
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
+    graph: reading a Keras model as layer calls, tensors and shapes; the one module
+        that touches Keras internals.
     blocks, models: Keras 3 building blocks and the reference architectures.
-    profile, report: per-layer cost profile of a Keras model, and its formatting.
+    profile, report: per-layer cost profile of a Keras model (any input size), and its
+        formatting.
+    crosscheck: the profiler against TensorFlow's own count, on any keras.applications
+        model.
     widgets: interactive cost calculators.
-    pruning: magnitude and filter pruning in Keras 3.
-    quantize, tflite: quantization maths; TFLite conversion run with LiteRT.
+    pruning, filter_pruning: magnitude pruning with its schedule; structured filter
+        pruning that rebuilds a smaller model.
+    quantize, tflite: quantization maths; TFLite conversion run with LiteRT, and the
+        cost of a .tflite file (profile_tflite).
     checks: self-checking exercises for the lessons.
-    data: the paper tables the course cites and the offline digits.
-    bench: the timing protocol (``time_variants``) and the measurements of ``make bench``.
+    data: the paper tables the course cites and the offline digits (package data).
+    bench: the timing protocol (time_variants) and the measurements of make bench.
     training, deploy: the training recipe, distillation; the capstone's budget and search.
     cache: trained weights and converted files the lessons share, on disk.
+
+Errors: a wrong type is a TypeError, a bad value a ValueError; both name the argument.
 """
 
 from __future__ import annotations

@@ -35,6 +35,7 @@ from mobilecourse._validate import boolean, integer
 __all__ = [
     "PADDINGS",
     "LayerCost",
+    "batch_norm",
     "conv2d",
     "dense",
     "model_size_bytes",

@@ -273,7 +273,7 @@ _BLOCK_PATTERN = re.compile(
 )
 
 
-@dataclass
+@dataclass(repr=False)
 class ModelProfile:
     """The cost of a model, layer by layer. Build it with :func:`profile_model`.
 
@@ -455,6 +455,15 @@ class ModelProfile:
             "other_params": self.other_params,
             "peak_activation_bytes": self.peak_activation_bytes(),
         }
+
+    def __repr__(self) -> str:
+        return self.summary()
+
+    def _repr_html_(self) -> str:
+        """A notebook shows the profile as its table of layers and its totals."""
+        import html
+
+        return f"<pre>{html.escape(self.summary())}</pre>"
 
     def summary(self, skip_empty: bool = True) -> str:
         """A readable text table of the layers and the totals.

@@ -283,3 +283,15 @@ def test_cli_errors_are_one_line_with_status_2(argv, message, capsys):
     err = capsys.readouterr().err
     assert status == 2
     assert message in err and err.count("\n") == 1
+
+
+def test_a_profile_shows_itself_as_its_table():
+    keras.utils.clear_session()
+    profile = profile_model(models.digits_cnn(width=1.0))
+    assert repr(profile) == profile.summary()
+    assert repr(profile).splitlines()[0].startswith("Model: digits_cnn_1x")
+    # conv1 14*14*16*9 + dw 14*14*16*9 + pw 196*16*32 + dw 49*32*9 + pw 49*32*64
+    # + dw 16*64*9 + pw 16*64*128 + dense 128*10
+    macs = 28_224 + 28_224 + 100_352 + 14_112 + 100_352 + 9_216 + 131_072 + 1_280
+    html = profile._repr_html_()
+    assert html.startswith("<pre>") and f"MACs: {macs:,}" in html
