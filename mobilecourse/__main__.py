@@ -219,11 +219,11 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _bench(args) -> int:
-    from mobilecourse import bench, bench_report, quiet_tensorflow
+    from mobilecourse import bench_report, lessons, quiet_tensorflow
 
     quiet_tensorflow()
-    out_dir = bench.NOTEBOOK_DIR.parent / "build" if args.out is None else Path(args.out)
-    lessons = bench.select_lessons(args.lessons)
+    out_dir = lessons.NOTEBOOK_DIR.parent / "build" if args.out is None else Path(args.out)
+    lessons = lessons.select_lessons(args.lessons)
     try:  # before the long run: a folder that cannot be made fails now
         out_dir.mkdir(parents=True, exist_ok=True)
     except OSError as err:
@@ -243,10 +243,10 @@ def _bench(args) -> int:
 
 
 def _zoo(args) -> int:
-    from mobilecourse import bench, crosscheck, quiet_tensorflow
+    from mobilecourse import crosscheck, lessons, quiet_tensorflow
 
     quiet_tensorflow()
-    out_dir = bench.NOTEBOOK_DIR.parent / "build" if args.out is None else Path(args.out)
+    out_dir = lessons.NOTEBOOK_DIR.parent / "build" if args.out is None else Path(args.out)
     names = None if args.models is None else [n.strip() for n in args.models.split(",")]
     for name in names or []:
         if name not in crosscheck.zoo_names():
@@ -265,25 +265,25 @@ def _zoo(args) -> int:
 def _perturb(args) -> int:
     import subprocess
 
-    from mobilecourse import bench
+    from mobilecourse import bench, lessons
 
-    lessons = bench.lesson_paths()
-    if not lessons:
-        raise ValueError(f"no lesson notebooks NN_*.ipynb in {bench.NOTEBOOK_DIR}")
+    paths = lessons.lesson_paths()
+    if not paths:
+        raise ValueError(f"no lesson notebooks NN_*.ipynb in {lessons.NOTEBOOK_DIR}")
     options = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
     with bench.perturbed(args.seed, args.cpus):
         cpus = sorted(os.sched_getaffinity(0))
         print(
-            f"lessons {', '.join(p.stem[:2] for p in lessons)} with MOBILECOURSE_SEED="
+            f"lessons {', '.join(p.stem[:2] for p in paths)} with MOBILECOURSE_SEED="
             f"{args.seed} on {len(cpus)} CPU{'s' if len(cpus) > 1 else ''} ({cpus})",
             flush=True,
         )
-        command = [sys.executable, "-m", "pytest", *options, *map(str, lessons)]
+        command = [sys.executable, "-m", "pytest", *options, *map(str, paths)]
         return subprocess.run(command, check=False).returncode
 
 
 def _release(args) -> int:
-    from mobilecourse.bench import NOTEBOOK_DIR
+    from mobilecourse.lessons import NOTEBOOK_DIR
     from mobilecourse.release import make_release
 
     written = make_release(args.out_dir, NOTEBOOK_DIR)
@@ -294,7 +294,7 @@ def _release(args) -> int:
 
 def _slides(args) -> int:
     from mobilecourse import slides
-    from mobilecourse.bench import NOTEBOOK_DIR
+    from mobilecourse.lessons import NOTEBOOK_DIR
 
     out_dir = NOTEBOOK_DIR.parent / "slides" if args.out_dir is None else args.out_dir
     for deck in slides.build_all(NOTEBOOK_DIR, out_dir):

@@ -1,4 +1,4 @@
-"""The measurements behind ``make bench``: lesson timing, LiteRT latency, profilers, sizes.
+"""The measurements behind ``make bench``: lessons run headless, probes, machine, sizes.
 
 ``make bench`` (``python -m mobilecourse bench``) runs
 :func:`mobilecourse.bench_report.run_bench`, which measures with this module, in one run:
@@ -12,6 +12,10 @@
 * our profiler against TensorFlow's ``tf.compat.v1.profiler`` on MobileNetV2-224
   (:func:`mobilecourse.crosscheck.compare_profilers`);
 * the size of the installed environment (:func:`environment_size`).
+
+It also runs lessons perturbed (another seed, fewer CPUs: :func:`perturbed`) for ``python
+-m mobilecourse perturb``. The lesson list lives in :mod:`mobilecourse.lessons` and the
+timing protocol in :mod:`mobilecourse.timing`.
 
 Measuring, aggregating and formatting are kept apart: the functions here measure and
 return dataclasses or dicts; :mod:`mobilecourse.bench_report` aggregates and formats
@@ -28,7 +32,6 @@ import math
 import os
 import platform
 import re
-import statistics
 import subprocess
 import sys
 import time
@@ -37,6 +40,11 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mobilecourse._validate import integer
+
+# What lessons and students use from this module lives in its own modules; the names are
+# kept here so that lesson code such as ``bench.time_variants(...)`` reads the same.
+from mobilecourse.lessons import MEASURING_CALL, NOTEBOOK_DIR, lesson_paths, select_lessons
+from mobilecourse.timing import MIN_CALL_MS, MIN_ROUNDS, Timing, time_variants, timing_table
 
 __all__ = [
     "LESSON_TARGET_SECONDS",
@@ -69,21 +77,6 @@ __all__ = [
     "timing_table",
     "versions",
 ]
-
-#: The repository's ``notebooks/`` folder, found from the package location.
-NOTEBOOK_DIR = Path(__file__).resolve().parent.parent / "notebooks"
-
-
-def lesson_paths(folder: Path = NOTEBOOK_DIR) -> list[Path]:
-    """The lesson notebooks ``NN_name.ipynb`` in teaching order."""
-    return sorted(p for p in Path(folder).glob("[0-9][0-9]_*.ipynb"))
-
-
-#: A call that trains or times a model. A lesson whose code makes one prints numbers that
-#: depend on the CPU, the thread count and the seed (README, "What nbval compares").
-MEASURING_CALL = re.compile(
-    r"\b(fit|distill|search|time_variants|measure|check_design|latency_ms|invoke_times)\("
-)
 
 
 def cpu_subset(cpus: int) -> set[int]:
@@ -196,190 +189,6 @@ def execute_notebook(
 def run_notebook(path: Path, timeout: int = 600) -> float:
     """Execute a notebook headless (:func:`execute_notebook`); return its wall time in seconds."""
     return execute_notebook(path, timeout)[1]
-
-
-# ------------------------------------------------------------------ the timing protocol
-
-#: Fewest rounds :func:`time_variants` accepts: with fewer, the spread says nothing.
-MIN_ROUNDS = 3
-
-#: Shortest call :func:`time_variants` accepts, in milliseconds. A LiteRT call costs about
-#: a microsecond on a desktop core whatever the model (more on a phone); below this the
-#: overhead would be a large part of what is timed.
-MIN_CALL_MS = 0.01
-
-
-@dataclass(frozen=True)
-class Timing:
-    """One variant timed by the course's protocol (:func:`time_variants`).
-
-    Each round times ``runs`` calls of ``batch`` images and keeps their median; the
-    rounds alternate between the variants, so a change of the CPU's speed during the
-    measurement (another program, a frequency change) hits every variant alike.
-
-    Attributes:
-        median_ms: median over the rounds of each round's median, for one call.
-        low_ms: the fastest round's median.
-        high_ms: the slowest round's median.
-        batch: images per call.
-        threads: interpreter threads.
-        rounds: rounds timed.
-        runs: timed calls per round.
-        tflite_bytes: size of the timed ``.tflite`` file.
-    """
-
-    median_ms: float
-    low_ms: float
-    high_ms: float
-    batch: int
-    threads: int
-    rounds: int
-    runs: int
-    tflite_bytes: int
-
-    @property
-    def spread_ms(self) -> float:
-        """Slowest minus fastest round median: the run-to-run noise of this measurement."""
-        return self.high_ms - self.low_ms
-
-    @property
-    def per_image_ms(self) -> float:
-        """``median_ms / batch``."""
-        return self.median_ms / self.batch
-
-    def faster_than(self, other: Timing) -> bool:
-        """True only if even this variant's slowest round beats ``other``'s fastest one."""
-        if not isinstance(other, Timing):
-            raise TypeError(f"other must be a bench.Timing, got {type(other).__name__}")
-        if (other.batch, other.threads) != (self.batch, self.threads):
-            raise ValueError(
-                "timings compare only at the same batch and threads, got "
-                f"batch {self.batch} / {other.batch}, threads {self.threads} / {other.threads}"
-            )
-        return self.high_ms < other.low_ms
-
-    def compare(self, other: Timing) -> str:
-        """``"faster"``, ``"slower"`` or ``"the same within the spread"`` than ``other``."""
-        if self.faster_than(other):
-            return "faster"
-        if other.faster_than(self):
-            return "slower"
-        return "the same within the spread"
-
-    def __str__(self) -> str:
-        return f"{self.median_ms:.3f} ms (rounds {self.low_ms:.3f} to {self.high_ms:.3f})"
-
-
-def time_variants(
-    variants,
-    *,
-    batch: int = 1,
-    threads: int = 1,
-    rounds: int = 5,
-    runs: int = 20,
-    warmup: int = 2,
-) -> dict[str, Timing]:
-    """The course's timing protocol: LiteRT, alternating rounds, median and spread.
-
-    Every variant gets its own interpreter (``threads`` threads, input resized to
-    ``batch`` images). Then, ``rounds`` times, each variant in turn makes ``warmup``
-    untimed and ``runs`` timed calls (:func:`mobilecourse.tflite.invoke_times`), and the
-    round's median is kept. A variant's result is the median of its round medians,
-    with the fastest and slowest round as its spread. Claim that one variant is faster
-    than another only when :meth:`Timing.faster_than` says so.
-
-    Args:
-        variants: ``{name: keras.Model or .tflite bytes}``; a Keras model is converted to
-            float32 TFLite first.
-        batch: images per call (>= 1). Batch small models until one call takes well over
-            :data:`MIN_CALL_MS`, so the per-call overhead does not dominate.
-        threads: interpreter threads (1 = one core, as the papers' phone numbers).
-        rounds: alternating rounds (>= :data:`MIN_ROUNDS`).
-        runs: timed calls per variant and round (>= 1).
-        warmup: untimed calls per variant and round (>= 0).
-
-    Returns:
-        ``{name: Timing}`` in the order of ``variants``.
-
-    Raises:
-        TypeError: a variant that is neither bytes nor a Keras model.
-        ValueError: no variants, a bad number, or a variant whose calls take less than
-            :data:`MIN_CALL_MS` (time it on a larger batch).
-    """
-    from mobilecourse import tflite
-
-    if not hasattr(variants, "items") or not variants:
-        raise ValueError(
-            f"variants must be a non-empty dict {{name: model or bytes}}, got {variants!r}"
-        )
-    batch = integer(batch, "batch")
-    threads = integer(threads, "threads")
-    rounds = integer(rounds, "rounds", MIN_ROUNDS)
-    runs = integer(runs, "runs")
-    warmup = integer(warmup, "warmup", 0)
-    files = {}
-    for name, variant in variants.items():
-        files[name] = (
-            bytes(variant) if isinstance(variant, (bytes, bytearray)) else tflite.to_tflite(variant)
-        )
-    interpreters = {
-        name: tflite.interpreter(flatbuffer, threads=threads, batch=batch)
-        for name, flatbuffer in files.items()
-    }
-    medians: dict[str, list[float]] = {name: [] for name in files}
-    for _ in range(rounds):
-        for name, interp in interpreters.items():
-            medians[name].append(statistics.median(tflite.invoke_times(interp, runs, warmup)))
-    timings = {}
-    for name, values in medians.items():
-        median = statistics.median(values)
-        if median < MIN_CALL_MS:
-            raise ValueError(
-                f"variant {name!r} takes {1000 * median:.1f} us per call, too little to time "
-                f"apart from the interpreter's overhead (>= {MIN_CALL_MS} ms): time it on a "
-                f"larger batch (batch={batch} now)"
-            )
-        timings[name] = Timing(
-            median_ms=median,
-            low_ms=min(values),
-            high_ms=max(values),
-            batch=batch,
-            threads=threads,
-            rounds=rounds,
-            runs=runs,
-            tflite_bytes=len(files[name]),
-        )
-    return timings
-
-
-def timing_table(timings: dict[str, Timing], reference: str | None = None):
-    """:func:`time_variants`' result as a table, optionally relative to one variant.
-
-    Returns:
-        A ``pandas.DataFrame`` indexed by variant with the columns ``median (ms)``,
-        ``fastest round (ms)``, ``slowest round (ms)`` and, with ``reference``,
-        ``time vs <reference>`` (median over the reference's median) and ``<reference>``
-        (``faster``, ``slower`` or ``the same within the spread``).
-
-    Raises:
-        ValueError: ``reference`` is not one of the variants.
-    """
-    import pandas as pd
-
-    table = pd.DataFrame(
-        {
-            "median (ms)": {k: t.median_ms for k, t in timings.items()},
-            "fastest round (ms)": {k: t.low_ms for k, t in timings.items()},
-            "slowest round (ms)": {k: t.high_ms for k, t in timings.items()},
-        }
-    )
-    if reference is not None:
-        if reference not in timings:
-            raise ValueError(f"reference must be one of {list(timings)}, got {reference!r}")
-        ref = timings[reference]
-        table[f"time vs {reference}"] = table["median (ms)"] / ref.median_ms
-        table[f"vs {reference}"] = {k: t.compare(ref) for k, t in timings.items()}
-    return table
 
 
 # ------------------------------------------------------------------ the bench report
@@ -568,39 +377,6 @@ def run_lesson(
         return LessonRun(path.stem, seconds)
     value, probe_error = read_probe(notebook)
     return LessonRun(path.stem, seconds, None, probe, value, probe_error)
-
-
-def select_lessons(spec: str | None, paths: Sequence[Path] | None = None) -> list[Path]:
-    """The lessons named by ``spec``, their number prefixes separated by commas.
-
-    Args:
-        spec: e.g. ``"02,07"``; ``None`` for every lesson.
-        paths: the lessons to choose from (default :func:`lesson_paths`).
-
-    Raises:
-        ValueError: an empty or malformed ``spec``, a number with no lesson, or no
-            lessons at all.
-    """
-    paths = lesson_paths() if paths is None else list(paths)
-    if not paths:
-        raise ValueError(f"no lesson notebooks NN_*.ipynb in {NOTEBOOK_DIR}")
-    if spec is None:
-        return paths
-    by_number = {p.stem.split("_", 1)[0]: p for p in paths}
-    wanted = [part.strip() for part in str(spec).split(",")]
-    if not all(part.isdigit() for part in wanted):
-        raise ValueError(f"--lessons must be lesson numbers separated by commas, got {spec!r}")
-    numbers = sorted({part.zfill(2) for part in wanted})
-    missing = [n for n in numbers if n not in by_number]
-    if missing:
-        raise ValueError(
-            f"no lesson {', '.join(missing)} in {NOTEBOOK_DIR}; "
-            f"the lessons are {', '.join(sorted(by_number))}"
-        )
-    return [by_number[n] for n in numbers]
-
-
-# ---------------------------------------------------------------- profiler comparison
 
 
 # ---------------------------------------------------------------- environment size

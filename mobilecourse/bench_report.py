@@ -18,6 +18,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from mobilecourse import bench, crosscheck
+from mobilecourse import lessons as lesson_list
 from mobilecourse.cache import CACHE_ENV
 from mobilecourse.units import MIB
 
@@ -318,7 +319,7 @@ def run_bench(
         profilers,
         environment,
         selection=selection,
-        available=[p.stem for p in bench.lesson_paths()],
+        available=[p.stem for p in lesson_list.lesson_paths()],
         machine=machine,
         commit=bench.git_commit(),
         seed=lesson_seed,

@@ -4,7 +4,7 @@ A deployment brief is a :class:`Budget`: limits on MACs, parameters, the ``.tfli
 file, its measured LiteRT latency and its accuracy. :func:`measure` takes those numbers
 off a model and its exported file, and :func:`check_against` compares them, one
 :class:`Verdict` per constraint. Latency is timed with the course's protocol
-(:func:`mobilecourse.bench.time_variants`) on batches of :data:`LATENCY_BATCH` images, so
+(:func:`mobilecourse.timing.time_variants`) on batches of :data:`LATENCY_BATCH` images, so
 that the interpreter's per-call overhead does not dominate a small model's time; a limit
 relative to a reference model timed in the same rounds holds on any CPU, where a limit in
 milliseconds holds only on the machine it was set for.
@@ -251,14 +251,14 @@ def measure(model, flatbuffer: bytes | None = None, test=None, reference: bytes 
             latency); ``None`` leaves the relative latency unmeasured.
 
     Returns:
-        A :class:`Measurement`. Latency comes from :func:`mobilecourse.bench.time_variants`
+        A :class:`Measurement`. Latency comes from :func:`mobilecourse.timing.time_variants`
         on batches of :data:`LATENCY_BATCH` images, one thread, alternating with
         ``reference`` when it is given.
 
     Raises:
         ValueError: ``reference`` without ``flatbuffer``.
     """
-    from mobilecourse import bench, tflite
+    from mobilecourse import tflite, timing
     from mobilecourse.profile import profile_model
 
     if reference is not None and flatbuffer is None:
@@ -269,7 +269,7 @@ def measure(model, flatbuffer: bytes | None = None, test=None, reference: bytes 
         variants = {"design": flatbuffer}
         if reference is not None:
             variants["reference"] = reference
-        timings = bench.time_variants(variants, batch=LATENCY_BATCH)
+        timings = timing.time_variants(variants, batch=LATENCY_BATCH)
         latency = timings["design"].per_image_ms
         if reference is not None:
             relative = timings["design"].median_ms / timings["reference"].median_ms
@@ -456,7 +456,7 @@ def search(
     trains each sample for 5 epochs), convert it to a full-integer int8 ``.tflite`` and
     measure its accuracy on ``validation``; images are resized to each candidate's
     resolution. Then all the files are timed together with the course's protocol
-    (:func:`mobilecourse.bench.time_variants`: rounds alternating between the candidates,
+    (:func:`mobilecourse.timing.time_variants`: rounds alternating between the candidates,
     batches of :data:`LATENCY_BATCH` images, one thread) and scored with
     :func:`mnas_reward` on their time per image.
 
@@ -486,7 +486,7 @@ def search(
     import keras
     import pandas as pd
 
-    from mobilecourse import bench, tflite, training
+    from mobilecourse import tflite, timing, training
     from mobilecourse.data import resize_images
 
     candidates = list(candidates)
@@ -526,7 +526,7 @@ def search(
                 f"{candidate.name:<14} {static.macs:>9,} MACs  accuracy {accuracy:.3f}"
                 f"  ({rows[candidate.name]['seconds']:.1f} s)"
             )
-    timings = bench.time_variants(flatbuffers, batch=LATENCY_BATCH)
+    timings = timing.time_variants(flatbuffers, batch=LATENCY_BATCH)
     for name, row in rows.items():
         row["latency (ms)"] = timings[name].per_image_ms
         row["latency spread (ms)"] = timings[name].spread_ms / LATENCY_BATCH

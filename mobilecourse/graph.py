@@ -32,6 +32,7 @@ __all__ = [
     "call_count",
     "clone_with_weights",
     "functional",
+    "held_params",
     "kernels",
     "layers_of",
     "nodes_in_order",
@@ -137,6 +138,11 @@ def kernels(layer) -> list:
     if isinstance(layer, KERNEL_LAYERS):
         return [layer.kernel]
     return []
+
+
+def held_params(layer) -> int:
+    """Values in the layer's own variables (trainable or not): its ``count_params()``."""
+    return sum(math.prod(v.shape) for v in layer.weights)
 
 
 def clone_with_weights(model: keras.Model) -> keras.Model:

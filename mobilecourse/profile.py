@@ -29,7 +29,13 @@ from mobilecourse import costs
 from mobilecourse._validate import integer
 from mobilecourse.blocks import INVERTED_RESIDUAL_PARTS, ChannelShuffle
 from mobilecourse.costs import LayerCost
-from mobilecourse.graph import APPLICATION_SCALE_LAYERS, ELEMENTWISE_OPS, Graph, read_graph
+from mobilecourse.graph import (
+    APPLICATION_SCALE_LAYERS,
+    ELEMENTWISE_OPS,
+    Graph,
+    held_params,
+    read_graph,
+)
 
 __all__ = [
     "FUSED_INTO_PRODUCER",
@@ -147,8 +153,7 @@ def _held_weights(layer, input_shapes, output_shapes) -> LayerCost:
     to data holds a mean, a variance and a count; one given ``mean=`` and ``variance=``
     holds none; LayerNormalization holds gamma and beta; ConvNeXt's LayerScale a gamma).
     """
-    held = sum(math.prod(v.shape) for v in layer.weights)
-    return LayerCost(0, 0, 0, output_shapes[0], batchnorm=held)
+    return LayerCost(0, 0, 0, output_shapes[0], batchnorm=held_params(layer))
 
 
 for _cls, _fn in {
@@ -506,7 +511,7 @@ def _row(call) -> LayerRow:
             weights=0,
             bias=0,
             batchnorm=0,
-            other_params=layer.count_params() if has_params else 0,
+            other_params=held_params(layer) if has_params else 0,
             activations=activations,
             kind="",
             handled=False,
@@ -514,9 +519,9 @@ def _row(call) -> LayerRow:
     cost = handler(layer, list(call.input_shapes), list(call.output_shapes))
     if call.repeated:  # a layer called again: MACs again, weights only once
         cost = LayerCost(cost.macs, 0, 0, cost.output_shape)
-    elif isinstance(layer, keras.layers.Layer) and cost.params != layer.count_params():
+    elif isinstance(layer, keras.layers.Layer) and cost.params != held_params(layer):
         raise ValueError(
-            f"layer {call.name!r} holds {layer.count_params():,} parameters but its inputs "
+            f"layer {call.name!r} holds {held_params(layer):,} parameters but its inputs "
             f"{list(call.input_shapes)} give {cost.params:,}: the input shape does not fit "
             "the weights it was built with"
         )

@@ -141,7 +141,7 @@ def make_release(out_dir, source_dir) -> list:
 
     import nbformat
 
-    from mobilecourse.bench import lesson_paths
+    from mobilecourse.lessons import lesson_paths
 
     source = Path(source_dir).resolve()
     out = Path(out_dir).resolve()

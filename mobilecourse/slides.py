@@ -259,7 +259,7 @@ def build_all(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike) -> l
     """
     out_dir = Path(out_dir)
     _check_vendor(out_dir)
-    from mobilecourse.bench import lesson_paths
+    from mobilecourse.lessons import lesson_paths
 
     lessons = lesson_paths(notebooks_dir)
     if not lessons:

@@ -46,7 +46,6 @@ __all__ = [
     "evaluate",
     "interpreter",
     "invoke_times",
-    "latency_ms",
     "profile_tflite",
     "run",
     "to_tflite",
@@ -301,44 +300,21 @@ def evaluate(flatbuffer: bytes, x, y, threads: int = 1) -> float:
     return correct / len(x)
 
 
-def latency_ms(
-    flatbuffer: bytes, runs: int = 30, threads: int = 1, warmup: int = 3, batch: int = 1
-) -> list[float]:
-    """Time inferences of a ``.tflite`` model with LiteRT: one list of timings, one interpreter.
-
-    Only ``Interpreter.invoke()`` is timed, as LiteRT's own ``benchmark_model`` does: the
-    input (random, seed 0, already in the input tensor's dtype) is set once before the
-    runs. Python's work around a call (building tensor details, quantizing the input,
-    copying the output: tens of microseconds) is left out. A call still pays a fixed
-    overhead of a few microseconds, so time small models on a ``batch`` of images; to
-    compare models use :func:`mobilecourse.bench.time_variants`, the course's protocol.
-
-    Cost:
-        ``warmup + runs`` calls of ``batch`` images each.
-
-    Args:
-        flatbuffer: the ``.tflite`` file's bytes (any of :data:`MODES`).
-        runs: timed calls (>= 1).
-        threads: interpreter threads (1 = one core, as the papers' phone numbers).
-        warmup: untimed calls first (>= 0).
-        batch: images per call (>= 1).
-
-    Returns:
-        The ``runs`` timings of a whole call, in milliseconds.
-
-    Raises:
-        ValueError: a bad ``runs``, ``threads``, ``warmup`` or ``batch``.
-    """
-    for name, value, minimum in (("runs", runs, 1), ("threads", threads, 1), ("warmup", warmup, 0)):
-        integer(value, name, minimum)
-    return invoke_times(interpreter(flatbuffer, threads=threads, batch=batch), runs, warmup)
-
-
 def invoke_times(interp, runs: int, warmup: int = 0) -> list[float]:
     """Milliseconds of ``runs`` calls of ``interp.invoke()`` after ``warmup`` untimed ones.
 
-    The input tensor is filled once with random values (seed 0) in its own dtype.
+    Only ``Interpreter.invoke()`` is timed, as LiteRT's own ``benchmark_model`` does: the
+    input tensor is filled once with random values (seed 0) in its own dtype. Python's work
+    around a call (tensor details, quantizing the input, copying the output) is left out.
+    A call still pays a fixed overhead of a few microseconds, so time small models on a
+    batch of images (:func:`interpreter`'s ``batch``); to compare models use
+    :func:`mobilecourse.timing.time_variants`, the course's protocol, which calls this.
+
+    Raises:
+        ValueError: a bad ``runs`` (>= 1) or ``warmup`` (>= 0).
     """
+    integer(runs, "runs")
+    integer(warmup, "warmup", 0)
     detail = interp.get_input_details()[0]
     x = np.random.default_rng(0).standard_normal(detail["shape"]).astype("float32")
     interp.set_tensor(detail["index"], _as_input(detail, x))

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mobilecourse import bench, crosscheck
+from mobilecourse import bench, crosscheck, lessons
 from mobilecourse.__main__ import main
 from mobilecourse.bench import LessonRun
 from mobilecourse.bench_report import collect_results, render_markdown, write_report
@@ -279,7 +279,7 @@ def _subscript_strings(expression: str) -> set[str]:
 
 @pytest.mark.parametrize("stem", sorted(bench.PROBES))
 def test_probe_names_are_assigned_in_the_lesson(stem):
-    path = bench.NOTEBOOK_DIR / f"{stem}.ipynb"
+    path = lessons.NOTEBOOK_DIR / f"{stem}.ipynb"
     if not path.exists() and stem == "08_deploy_capstone":
         pytest.skip("08_deploy_capstone.ipynb does not exist yet (being written)")
     assert path.exists(), f"the bench probes {stem}, which is not a lesson"
@@ -413,14 +413,14 @@ def test_cli_out_must_be_a_folder(tmp_path, capsys):
 
 def test_select_lessons_by_number_prefix():
     paths = [Path("00_a.ipynb"), Path("02_b.ipynb"), Path("07_c.ipynb")]
-    assert bench.select_lessons("7,02", paths) == [paths[1], paths[2]]
-    assert bench.select_lessons(None, paths) == paths
+    assert lessons.select_lessons("7,02", paths) == [paths[1], paths[2]]
+    assert lessons.select_lessons(None, paths) == paths
 
 
 def test_cli_writes_the_report_and_exits_1_on_a_failed_probe(tmp_path, monkeypatch, capsys):
     path = tmp_path / "97_tiny.ipynb"
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("x = 1")]), path)
-    monkeypatch.setattr(bench, "lesson_paths", lambda: [path])
+    monkeypatch.setattr(lessons, "lesson_paths", lambda: [path])
     monkeypatch.setitem(bench.PROBES, "97_tiny", "{'x': x, 'gone': renamed_in_the_lesson}")
 
     def skipped():

@@ -9,7 +9,7 @@ import nbformat
 import pytest
 
 from mobilecourse import checks
-from mobilecourse.bench import lesson_paths
+from mobilecourse.lessons import lesson_paths
 from mobilecourse.release import SOLUTION_TAG, strip_solution
 
 NOTEBOOKS = lesson_paths()

@@ -6,7 +6,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from mobilecourse.bench import MEASURING_CALL
+from mobilecourse.lessons import MEASURING_CALL
 from mobilecourse.release import END_MARKER, SOLUTION_TAG, START_MARKER
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -205,12 +205,15 @@ def test_evaluate_against_keras_labels(converted):
         tflite.evaluate(files["float32"], x, labels[:-1])
 
 
-def test_latency_ms_helper(converted):
+def test_invoke_times_helper(converted):
     _, _, files = converted
-    times = tflite.latency_ms(files["int8"], runs=3, warmup=1)
+    interp = tflite.interpreter(files["int8"], batch=4)
+    times = tflite.invoke_times(interp, runs=3, warmup=1)
     assert len(times) == 3 and all(t > 0 for t in times)
     with pytest.raises(ValueError, match="runs"):
-        tflite.latency_ms(files["int8"], runs=0)
+        tflite.invoke_times(interp, runs=0)
+    with pytest.raises(ValueError, match="warmup"):
+        tflite.invoke_times(interp, runs=1, warmup=-1)
 
 
 def test_to_tflite_representative_data_rules():

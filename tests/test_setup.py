@@ -1,6 +1,7 @@
 """setup_notebook: quiet, deterministic, informative; the bench runner."""
 
 import asyncio
+import concurrent.futures
 import configparser
 import os
 import re
@@ -194,7 +195,9 @@ def test_a_kernel_started_from_a_running_event_loop_is_pinned_too(tmp_path):
         pinned, _ = execute_notebook(tmp_path / "98_cpus.ipynb", cpus=1)
         return everywhere, pinned
 
-    everywhere, pinned = asyncio.run(inside_a_loop())
+    # a thread of its own: pytest's main thread may already run a loop (Playwright's)
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        everywhere, pinned = pool.submit(asyncio.run, inside_a_loop()).result()
     assert everywhere.cells[0].outputs[0].text.split() == [str(len(os.sched_getaffinity(0)))]
     assert pinned.cells[0].outputs[0].text.split() == ["1"]
 

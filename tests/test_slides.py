@@ -25,7 +25,7 @@ from urllib.parse import unquote, urlsplit
 import nbformat
 import pytest
 
-from mobilecourse.bench import lesson_paths
+from mobilecourse.lessons import lesson_paths
 from mobilecourse.slides import (
     DECK_SUFFIX,
     VENDOR,

@@ -4,7 +4,7 @@ import keras
 import pytest
 
 from mobilecourse import bench, models, tflite
-from mobilecourse.bench import Timing, time_variants, timing_table
+from mobilecourse.timing import Timing, time_variants, timing_table
 
 
 def timing(median, low, high, batch=1, threads=1):
@@ -32,7 +32,7 @@ def test_timings_of_different_batches_or_threads_do_not_compare():
         timing(1.0, 1.0, 1.0, batch=1).faster_than(timing(1.0, 1.0, 1.0, batch=8))
     with pytest.raises(ValueError, match="same batch and threads"):
         timing(1.0, 1.0, 1.0, threads=1).compare(timing(1.0, 1.0, 1.0, threads=2))
-    with pytest.raises(TypeError, match="bench.Timing"):
+    with pytest.raises(TypeError, match="other must be a Timing"):
         timing(1.0, 1.0, 1.0).faster_than(1.0)
 
 

@@ -13,7 +13,7 @@ import pytest
 from browser_support import REPO, SCREENSHOTS
 
 from mobilecourse import slides
-from mobilecourse.bench import lesson_paths
+from mobilecourse.lessons import lesson_paths
 
 SLIDES_DIR = REPO / "slides"
 LOCAL = ("file://", "data:", "about:", "blob:")

@@ -1,0 +1,199 @@
+"""The course's timing protocol: LiteRT latency that agrees with its text on any machine.
+
+:func:`time_variants` times several models or ``.tflite`` files together: rounds alternate
+between the variants, each variant reports the median of its rounds and their spread
+(fastest to slowest round), small models are timed on batches so that the interpreter's
+per-call overhead does not dominate, and :meth:`Timing.faster_than` claims a difference
+only when it exceeds both spreads. Every lesson that times something uses it (also
+available as ``mobilecourse.bench.time_variants``).
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass
+
+from mobilecourse._validate import integer
+
+__all__ = ["MIN_CALL_MS", "MIN_ROUNDS", "Timing", "time_variants", "timing_table"]
+
+#: Fewest rounds :func:`time_variants` accepts: with fewer, the spread says nothing.
+MIN_ROUNDS = 3
+
+#: Shortest call :func:`time_variants` accepts, in milliseconds. A LiteRT call costs about
+#: a microsecond on a desktop core whatever the model (more on a phone); below this the
+#: overhead would be a large part of what is timed.
+MIN_CALL_MS = 0.01
+
+
+@dataclass(frozen=True)
+class Timing:
+    """One variant timed by the course's protocol (:func:`time_variants`).
+
+    Each round times ``runs`` calls of ``batch`` images and keeps their median; the
+    rounds alternate between the variants, so a change of the CPU's speed during the
+    measurement (another program, a frequency change) hits every variant alike.
+
+    Attributes:
+        median_ms: median over the rounds of each round's median, for one call.
+        low_ms: the fastest round's median.
+        high_ms: the slowest round's median.
+        batch: images per call.
+        threads: interpreter threads.
+        rounds: rounds timed.
+        runs: timed calls per round.
+        tflite_bytes: size of the timed ``.tflite`` file.
+    """
+
+    median_ms: float
+    low_ms: float
+    high_ms: float
+    batch: int
+    threads: int
+    rounds: int
+    runs: int
+    tflite_bytes: int
+
+    @property
+    def spread_ms(self) -> float:
+        """Slowest minus fastest round median: the run-to-run noise of this measurement."""
+        return self.high_ms - self.low_ms
+
+    @property
+    def per_image_ms(self) -> float:
+        """``median_ms / batch``."""
+        return self.median_ms / self.batch
+
+    def faster_than(self, other: Timing) -> bool:
+        """True only if even this variant's slowest round beats ``other``'s fastest one."""
+        if not isinstance(other, Timing):
+            raise TypeError(f"other must be a Timing, got {type(other).__name__}")
+        if (other.batch, other.threads) != (self.batch, self.threads):
+            raise ValueError(
+                "timings compare only at the same batch and threads, got "
+                f"batch {self.batch} / {other.batch}, threads {self.threads} / {other.threads}"
+            )
+        return self.high_ms < other.low_ms
+
+    def compare(self, other: Timing) -> str:
+        """``"faster"``, ``"slower"`` or ``"the same within the spread"`` than ``other``."""
+        if self.faster_than(other):
+            return "faster"
+        if other.faster_than(self):
+            return "slower"
+        return "the same within the spread"
+
+    def __str__(self) -> str:
+        return f"{self.median_ms:.3f} ms (rounds {self.low_ms:.3f} to {self.high_ms:.3f})"
+
+
+def time_variants(
+    variants,
+    *,
+    batch: int = 1,
+    threads: int = 1,
+    rounds: int = 5,
+    runs: int = 20,
+    warmup: int = 2,
+) -> dict[str, Timing]:
+    """The course's timing protocol: LiteRT, alternating rounds, median and spread.
+
+    Every variant gets its own interpreter (``threads`` threads, input resized to
+    ``batch`` images). Then, ``rounds`` times, each variant in turn makes ``warmup``
+    untimed and ``runs`` timed calls (:func:`mobilecourse.tflite.invoke_times`), and the
+    round's median is kept. A variant's result is the median of its round medians,
+    with the fastest and slowest round as its spread. Claim that one variant is faster
+    than another only when :meth:`Timing.faster_than` says so.
+
+    Args:
+        variants: ``{name: keras.Model or .tflite bytes}``; a Keras model is converted to
+            float32 TFLite first.
+        batch: images per call (>= 1). Batch small models until one call takes well over
+            :data:`MIN_CALL_MS`, so the per-call overhead does not dominate.
+        threads: interpreter threads (1 = one core, as the papers' phone numbers).
+        rounds: alternating rounds (>= :data:`MIN_ROUNDS`).
+        runs: timed calls per variant and round (>= 1).
+        warmup: untimed calls per variant and round (>= 0).
+
+    Returns:
+        ``{name: Timing}`` in the order of ``variants``.
+
+    Raises:
+        TypeError: a variant that is neither bytes nor a Keras model.
+        ValueError: no variants, a bad number, or a variant whose calls take less than
+            :data:`MIN_CALL_MS` (time it on a larger batch).
+    """
+    from mobilecourse import tflite
+
+    if not hasattr(variants, "items") or not variants:
+        raise ValueError(
+            f"variants must be a non-empty dict {{name: model or bytes}}, got {variants!r}"
+        )
+    batch = integer(batch, "batch")
+    threads = integer(threads, "threads")
+    rounds = integer(rounds, "rounds", MIN_ROUNDS)
+    runs = integer(runs, "runs")
+    warmup = integer(warmup, "warmup", 0)
+    files = {}
+    for name, variant in variants.items():
+        files[name] = (
+            bytes(variant) if isinstance(variant, (bytes, bytearray)) else tflite.to_tflite(variant)
+        )
+    interpreters = {
+        name: tflite.interpreter(flatbuffer, threads=threads, batch=batch)
+        for name, flatbuffer in files.items()
+    }
+    medians: dict[str, list[float]] = {name: [] for name in files}
+    for _ in range(rounds):
+        for name, interp in interpreters.items():
+            medians[name].append(statistics.median(tflite.invoke_times(interp, runs, warmup)))
+    timings = {}
+    for name, values in medians.items():
+        median = statistics.median(values)
+        if median < MIN_CALL_MS:
+            raise ValueError(
+                f"variant {name!r} takes {1000 * median:.1f} us per call, too little to time "
+                f"apart from the interpreter's overhead (>= {MIN_CALL_MS} ms): time it on a "
+                f"larger batch (batch={batch} now)"
+            )
+        timings[name] = Timing(
+            median_ms=median,
+            low_ms=min(values),
+            high_ms=max(values),
+            batch=batch,
+            threads=threads,
+            rounds=rounds,
+            runs=runs,
+            tflite_bytes=len(files[name]),
+        )
+    return timings
+
+
+def timing_table(timings: dict[str, Timing], reference: str | None = None):
+    """:func:`time_variants`' result as a table, optionally relative to one variant.
+
+    Returns:
+        A ``pandas.DataFrame`` indexed by variant with the columns ``median (ms)``,
+        ``fastest round (ms)``, ``slowest round (ms)`` and, with ``reference``,
+        ``time vs <reference>`` (median over the reference's median) and ``<reference>``
+        (``faster``, ``slower`` or ``the same within the spread``).
+
+    Raises:
+        ValueError: ``reference`` is not one of the variants.
+    """
+    import pandas as pd
+
+    table = pd.DataFrame(
+        {
+            "median (ms)": {k: t.median_ms for k, t in timings.items()},
+            "fastest round (ms)": {k: t.low_ms for k, t in timings.items()},
+            "slowest round (ms)": {k: t.high_ms for k, t in timings.items()},
+        }
+    )
+    if reference is not None:
+        if reference not in timings:
+            raise ValueError(f"reference must be one of {list(timings)}, got {reference!r}")
+        ref = timings[reference]
+        table[f"time vs {reference}"] = table["median (ms)"] / ref.median_ms
+        table[f"vs {reference}"] = {k: t.compare(ref) for k, t in timings.items()}
+    return table
