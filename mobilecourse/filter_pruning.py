@@ -252,28 +252,32 @@ class _Step:
         )
 
 
+def _narrow_depthwise_kernel(step: _Step) -> np.ndarray:
+    """Keep the depthwise kernel's input channels; return the kept output channels.
+
+    With depth multiplier m, input channel c feeds outputs c*m ... c*m + m - 1.
+    """
+    m = step.layer.depth_multiplier
+    step.weights[0] = step.weights[0][:, :, step.keep.index, :]
+    return (step.keep.index[:, None] * m + np.arange(m)[None, :]).ravel()
+
+
 def _depthwise(step: _Step):
-    layer, k, weights = step.layer, step.keep, step.weights
-    _channel_axis_last(layer)
-    if k.index is None:
+    _channel_axis_last(step.layer)
+    if step.keep.index is None:
         return step.unchanged()
-    m = layer.depth_multiplier
-    weights[0] = weights[0][:, :, k.index, :]
-    out_index = (k.index[:, None] * m + np.arange(m)[None, :]).ravel()
-    if layer.use_bias:
-        weights[1] = weights[1][out_index]
-    return _Keep(out_index, k.sources), step.config, weights
+    out_index = _narrow_depthwise_kernel(step)
+    if step.layer.use_bias:
+        step.weights[1] = step.weights[1][out_index]
+    return _Keep(out_index, step.keep.sources), step.config, step.weights
 
 
 def _separable(step: _Step):
-    layer, k, weights = step.layer, step.keep, step.weights
-    _channel_axis_last(layer)
-    if k.index is None:
+    _channel_axis_last(step.layer)
+    if step.keep.index is None:
         return step.unchanged()
-    m = layer.depth_multiplier
-    weights[0] = weights[0][:, :, k.index, :]
-    mid = (k.index[:, None] * m + np.arange(m)[None, :]).ravel()
-    weights[1] = weights[1][:, :, mid, :]
+    mid = _narrow_depthwise_kernel(step)  # the pointwise kernel reads these channels
+    step.weights[1] = step.weights[1][:, :, mid, :]
     return step.unchanged()
 
 

@@ -364,7 +364,7 @@ def _transformed_copy(model, transform):
     clone = clone_with_weights(model)
     kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
     for layer in layers_of(clone):
-        if isinstance(layer, kinds) and not isinstance(layer, keras.layers.SeparableConv2D):
+        if isinstance(layer, kinds):  # SeparableConv2D is none of these in Keras 3
             kernel = keras.ops.convert_to_numpy(layer.kernel)
             new = transform(layer, kernel)
             layer.kernel.assign(new.astype(kernel.dtype))
