@@ -4,7 +4,8 @@
 between the variants, each variant reports the median of its rounds and their spread
 (fastest to slowest round), small models are timed on batches so that the interpreter's
 per-call overhead does not dominate, and :meth:`Timing.faster_than` claims a difference
-only when it exceeds both spreads. Every lesson that times something uses it (also
+only when it exceeds both spreads (one round in four beyond the first set aside as a
+possible outlier). Every lesson that times something uses it (also
 available as ``mobilecourse.bench.time_variants``).
 """
 
@@ -35,24 +36,42 @@ class Timing:
     measurement (another program, a frequency change) hits every variant alike.
 
     Attributes:
-        median_ms: median over the rounds of each round's median, for one call.
-        low_ms: the fastest round's median.
-        high_ms: the slowest round's median.
+        round_ms: each round's median for one call, in the order timed.
         batch: images per call.
         threads: interpreter threads.
-        rounds: rounds timed.
         runs: timed calls per round.
         tflite_bytes: size of the timed ``.tflite`` file.
     """
 
-    median_ms: float
-    low_ms: float
-    high_ms: float
+    round_ms: tuple[float, ...]
     batch: int
     threads: int
-    rounds: int
     runs: int
     tflite_bytes: int
+
+    def __post_init__(self):
+        if len(self.round_ms) < 1:
+            raise ValueError("round_ms must hold at least one round")
+
+    @property
+    def rounds(self) -> int:
+        """Rounds timed."""
+        return len(self.round_ms)
+
+    @property
+    def median_ms(self) -> float:
+        """Median over the rounds of each round's median, for one call."""
+        return statistics.median(self.round_ms)
+
+    @property
+    def low_ms(self) -> float:
+        """The fastest round's median."""
+        return min(self.round_ms)
+
+    @property
+    def high_ms(self) -> float:
+        """The slowest round's median."""
+        return max(self.round_ms)
 
     @property
     def spread_ms(self) -> float:
@@ -64,8 +83,31 @@ class Timing:
         """``median_ms / batch``."""
         return self.median_ms / self.batch
 
+    @property
+    def outlier_rounds(self) -> int:
+        """Rounds set aside at each end before a claim: one in four beyond the first.
+
+        0 for 3 or 4 rounds, 1 for 5 to 8, 2 for 9 to 12. A round that another program
+        disturbed (a slowdown of 2x is common on a laptop) then cannot decide a claim.
+        """
+        return (self.rounds - 1) // 4
+
+    @property
+    def typical_low_ms(self) -> float:
+        """The fastest round's median once :attr:`outlier_rounds` are set aside."""
+        return sorted(self.round_ms)[self.outlier_rounds]
+
+    @property
+    def typical_high_ms(self) -> float:
+        """The slowest round's median once :attr:`outlier_rounds` are set aside."""
+        return sorted(self.round_ms)[-1 - self.outlier_rounds]
+
     def faster_than(self, other: Timing) -> bool:
-        """True only if even this variant's slowest round beats ``other``'s fastest one."""
+        """True only if this variant's slowest typical round beats ``other``'s fastest.
+
+        With :attr:`outlier_rounds` set aside at both ends of both variants (one of five
+        rounds), so one disturbed round neither makes nor breaks a claim.
+        """
         if not isinstance(other, Timing):
             raise TypeError(f"other must be a Timing, got {type(other).__name__}")
         if (other.batch, other.threads) != (self.batch, self.threads):
@@ -73,7 +115,7 @@ class Timing:
                 "timings compare only at the same batch and threads, got "
                 f"batch {self.batch} / {other.batch}, threads {self.threads} / {other.threads}"
             )
-        return self.high_ms < other.low_ms
+        return self.typical_high_ms < other.typical_low_ms
 
     def compare(self, other: Timing) -> str:
         """``"faster"``, ``"slower"`` or ``"the same within the spread"`` than ``other``."""
@@ -157,12 +199,9 @@ def time_variants(
                 f"larger batch (batch={batch} now)"
             )
         timings[name] = Timing(
-            median_ms=median,
-            low_ms=min(values),
-            high_ms=max(values),
+            round_ms=tuple(values),
             batch=batch,
             threads=threads,
-            rounds=rounds,
             runs=runs,
             tflite_bytes=len(files[name]),
         )
