@@ -26,7 +26,29 @@ Modules, bottom up (a module imports only those above it):
     training, deploy: the training recipe, distillation; the capstone's budget and search.
     cache: trained weights and converted files the lessons share, on disk.
 
-Errors: a wrong type is a TypeError, a bad value a ValueError; both name the argument.
+Vocabulary: one argument name for one idea, everywhere in the package.
+    width: width multiplier of a network (MobileNet's alpha, ShuffleNet's scale
+        factor s); lessons write the papers' symbols in formulas.
+    input_shape: one input image's (height, width, channels), as Keras says it;
+        input_size: its side when the input is square (``--input-size`` in the CLI).
+    size: the side of a square feature map or image in a cost formula.
+    rho: MobileNet's resolution multiplier (only in the cost calculators).
+    sparsity: the fraction of a model's (or layer's) weights that are zero; fraction:
+        the share of a layer's filters that filter pruning removes (a different idea:
+        removing half the filters removes more than half the weights).
+    data: a dataset as the pair ``(x, y)`` of inputs and integer labels (one-hot
+        rows are accepted); accuracy of a Keras model or a .tflite file is
+        ``training.accuracy(model, data)``, computed by ``training.top1`` alone.
+    model: a built keras.Model; flatbuffer: the bytes of a .tflite file.
+    alpha, beta, temperature: the papers' names where a paper fixes them
+        (distillation's weight, MnasNet's exponents, XNOR-Net's binary scale).
+
+Docstrings (Google style): a ``Cost:`` section gives what a layer, model or file costs
+(MACs, parameters, bytes) with its paper; a ``Formula:`` section gives the maths a
+function computes (a quantizer, a loss, a reward).
+
+Errors: a wrong type is a TypeError, a bad value a ValueError; both name the argument
+and what is allowed. The checks live in one private module (``_validate``).
 """
 
 from __future__ import annotations

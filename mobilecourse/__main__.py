@@ -52,14 +52,17 @@ def _parser() -> argparse.ArgumentParser:
         "model",
         help=f"one of {', '.join(MODELS)}, or keras:NAME for keras.applications.NAME",
     )
-    prof.add_argument("--alpha", type=float, help="width multiplier (mobilenet_v1, mobilenet_v2)")
+    prof.add_argument(
+        "--width",
+        type=float,
+        help="width multiplier: MobileNet's alpha, ShuffleNet's s (course models; default 1.0)",
+    )
     prof.add_argument(
         "--input-size", type=int, help="input height and width (default: the paper's)"
     )
     prof.add_argument("--channels", type=int, default=3, help="input channels (default 3)")
     prof.add_argument("--classes", type=int, default=1000, help="classes (default 1000)")
     prof.add_argument("--groups", type=int, help="groups g (shufflenet; default 3)")
-    prof.add_argument("--scale", type=float, help="width scale (shufflenet; default 1.0)")
     prof.add_argument("--no-shuffle", action="store_true", help="shufflenet without shuffle")
     prof.add_argument(
         "--full-conv",
@@ -130,7 +133,7 @@ def _keras_application(args):
         raise ValueError(
             f"unknown keras.applications model {name!r}; choose one of {', '.join(zoo_names())}"
         )
-    for option in ("alpha", "groups", "scale"):
+    for option in ("width", "groups"):
         if getattr(args, option) is not None:
             raise ValueError(f"--{option} applies only to the course's models")
     for option in ("no_shuffle", "full_conv"):
@@ -153,9 +156,8 @@ def _build(args):
             f"{KERAS_PREFIX}NAME for a keras.applications model"
         )
     options = {
-        "alpha": ("mobilenet_v1", "mobilenet_v2"),
+        "width": ("mobilenet_v1", "mobilenet_v2", "shufflenet"),
         "groups": ("shufflenet",),
-        "scale": ("shufflenet",),
         "no_shuffle": ("shufflenet",),
         "full_conv": ("mobilenet_v1",),
     }
@@ -167,13 +169,12 @@ def _build(args):
     default_size = 227 if args.model == "squeezenet" else 224
     size = default_size if args.input_size is None else args.input_size
     kwargs = {"input_shape": (size, size, args.channels), "classes": args.classes}
-    if args.alpha is not None:
-        kwargs["alpha"] = args.alpha
+    if args.width is not None:
+        kwargs["width"] = args.width
     if args.model == "mobilenet_v1":
         kwargs["depthwise"] = not args.full_conv
     if args.model == "shufflenet":
         kwargs["groups"] = 3 if args.groups is None else args.groups
-        kwargs["scale"] = 1.0 if args.scale is None else args.scale
         kwargs["shuffle"] = not args.no_shuffle
     return getattr(models, args.model)(**kwargs)
 
@@ -205,14 +206,14 @@ def main(argv: list[str] | None = None) -> int:
         quiet_tensorflow()
         try:
             text = _profile(args)
-        except ValueError as err:
+        except (TypeError, ValueError) as err:
             print(f"{parser.prog} profile: error: {err}", file=sys.stderr)
             return 2
         print(text.rstrip("\n"))
     else:
         try:
             return _COMMANDS[args.command](args)
-        except (ValueError, RuntimeError) as err:
+        except (TypeError, ValueError, RuntimeError) as err:
             print(f"{parser.prog} {args.command}: error: {err}", file=sys.stderr)
             return 2
     return 0

@@ -85,9 +85,7 @@ def write_app(folder) -> Path:
 
 def voila_command(notebook, port: int) -> list[str]:
     """The Voila command line serving ``notebook`` on 127.0.0.1:``port``, no browser."""
-    port = integer(port, "port")
-    if port > 65535:
-        raise ValueError(f"port must be at most 65535, got {port}")
+    port = integer(port, "port", 1, maximum=65535)
     voila = shutil.which("voila", path=str(Path(sys.executable).parent)) or shutil.which("voila")
     if voila is None:
         raise RuntimeError(
@@ -111,7 +109,8 @@ def serve(port: int = 8866) -> int:
     """Serve the calculators until Ctrl-C; return Voila's exit status.
 
     Raises:
-        ValueError: a bad ``port``.
+        TypeError: ``port`` is not an integer.
+        ValueError: ``port`` outside 1 to 65535.
         RuntimeError: Voila is not installed.
     """
     from mobilecourse import QUIET_TF_ENV

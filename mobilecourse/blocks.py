@@ -50,8 +50,10 @@ INVERTED_RESIDUAL_PARTS = (
 
 
 def _name(name: object) -> str:
-    if not isinstance(name, str) or not name:
-        raise ValueError(f"name must be a non-empty string, got {name!r}")
+    if not isinstance(name, str):
+        raise TypeError(f"name must be a non-empty string, got {name!r}")
+    if not name:
+        raise ValueError("name must be a non-empty string, got ''")
     return name
 
 

@@ -237,12 +237,12 @@ def zoo_names() -> list[str]:
     )
 
 
-def compare_model(name: str, size: int = FREE_INPUT_SIZE) -> ZooRow:
+def compare_model(name: str, input_size: int = FREE_INPUT_SIZE) -> ZooRow:
     """Profile ``keras.applications.NAME(weights=None)`` with ours and with TensorFlow's.
 
     Args:
         name: one of :func:`zoo_names`.
-        size: input height and width for a model whose input size is free (others are
+        input_size: input height and width for a model whose input size is free (others are
             profiled at their own, e.g. 299 for InceptionV3).
 
     Raises:
@@ -259,11 +259,11 @@ def compare_model(name: str, size: int = FREE_INPUT_SIZE) -> ZooRow:
             f"name must be a keras.applications model, one of {', '.join(zoo_names())}; "
             f"got {name!r}"
         )
-    size = integer(size, "size")
+    input_size = integer(input_size, "input_size")
     keras.utils.clear_session()
     model = getattr(keras.applications, name)(weights=None)
     shape = tuple(model.inputs[0].shape[1:])
-    input_shape = (size, size, shape[-1]) if None in shape else None
+    input_shape = (input_size, input_size, shape[-1]) if None in shape else None
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)  # the unhandled types are recorded
         ours_seconds = profile_seconds(1, model, input_shape)

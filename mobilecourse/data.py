@@ -13,6 +13,8 @@ import os
 import socket
 from pathlib import Path
 
+from mobilecourse._validate import integer, real
+
 __all__ = [
     "DATASET_ENV",
     "DATA_DIR",
@@ -78,11 +80,7 @@ _SOURCES = ("mnist_5k", "mnist", "cifar10")
 
 
 def _check_fraction(test_fraction) -> None:
-    if (
-        isinstance(test_fraction, bool)
-        or not isinstance(test_fraction, (int, float))
-        or not (0 < test_fraction < 1)
-    ):
+    if not 0 < real(test_fraction, "test_fraction") < 1:
         raise ValueError(f"test_fraction must be between 0 and 1, got {test_fraction!r}")
 
 
@@ -209,8 +207,6 @@ def resize_images(images, size: int):
         ValueError: a bad ``size`` or an array that is not a batch of images.
     """
     import numpy as np
-
-    from mobilecourse._validate import integer
 
     size = integer(size, "size")
     images = np.asarray(images, dtype="float32")

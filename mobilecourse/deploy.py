@@ -10,7 +10,7 @@ relative to a reference model timed in the same rounds holds on any CPU, where a
 milliseconds holds only on the machine it was set for.
 
 The search part follows MnasNet (Tan et al. 2019): each candidate of a small design space
-(width multiplier, input resolution, depth) is built, trained briefly, exported and
+(width multiplier, input size, depth) is built, trained briefly, exported and
 *timed*, and scored with :func:`mnas_reward`, which trades accuracy against measured
 latency instead of MACs.
 """
@@ -23,7 +23,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
-from mobilecourse._validate import integer, positive_number
+from mobilecourse._validate import integer, items, positive_number
 from mobilecourse.units import KIB, format_bytes
 
 __all__ = [
@@ -258,7 +258,7 @@ def measure(model, flatbuffer: bytes | None = None, test=None, reference: bytes 
     Raises:
         ValueError: ``reference`` without ``flatbuffer``.
     """
-    from mobilecourse import tflite, timing
+    from mobilecourse import timing, training
     from mobilecourse.profile import profile_model
 
     if reference is not None and flatbuffer is None:
@@ -274,7 +274,7 @@ def measure(model, flatbuffer: bytes | None = None, test=None, reference: bytes 
         if reference is not None:
             relative = timings["design"].median_ms / timings["reference"].median_ms
         if test is not None:
-            accuracy = tflite.evaluate(flatbuffer, *test)
+            accuracy = training.accuracy(flatbuffer, test)
     return Measurement(
         macs=profile_model(model).macs,
         params=model.count_params(),
@@ -302,7 +302,7 @@ def mnas_reward(
 ) -> float:
     """The MnasNet search reward of one model.
 
-    Cost:
+    Formula:
         ``ACC * (LAT / T) ** w`` with ``w = alpha`` if ``LAT <= T`` else ``beta``
         (Tan et al. 2019, eq. 2). With ``alpha = beta = -0.07`` twice the latency costs
         about 5 % of the reward (``2 ** -0.07 = 0.953``) whichever side of ``T`` it is.
@@ -362,26 +362,26 @@ def pareto_mask(costs: Sequence[float], accuracies: Sequence[float]) -> list[boo
 
 @dataclass(frozen=True)
 class Candidate:
-    """One point of the design space: ``digits_cnn`` scaled in width, resolution and depth.
+    """One point of the design space: ``digits_cnn`` scaled in width, input size and depth.
 
     Attributes:
         width: width multiplier of every layer.
-        resolution: input height and width (the digits are resized to it).
+        input_size: input height and width (the digits are resized to it).
         depth: number of depthwise separable blocks (1 to :data:`MAX_DEPTH`).
     """
 
     width: float
-    resolution: int
+    input_size: int
     depth: int
 
     def __post_init__(self):
         positive_number(self.width, "width")
-        integer(self.resolution, "resolution", 8)
+        integer(self.input_size, "input_size", 8)
         _check_depth(self.depth)
 
     @property
     def name(self) -> str:
-        return f"w{self.width:g}_r{self.resolution}_d{self.depth}"
+        return f"w{self.width:g}_r{self.input_size}_d{self.depth}"
 
     def build(self, classes: int = 10):
         """The Keras model of this candidate (``models.digits_cnn`` with these settings)."""
@@ -389,7 +389,7 @@ class Candidate:
 
         return models.digits_cnn(
             width=self.width,
-            input_shape=(self.resolution, self.resolution, 1),
+            input_shape=(self.input_size, self.input_size, 1),
             classes=classes,
             blocks=depth_blocks(self.depth),
             name=f"digits_{self.name}",
@@ -401,12 +401,8 @@ MAX_DEPTH = 4
 
 
 def _check_depth(depth) -> int:
-    """``depth`` as an int from 1 to :data:`MAX_DEPTH`, or a ValueError naming it."""
-    what = f"an integer from 1 to {MAX_DEPTH}"
-    depth = integer(depth, "depth", what=what)
-    if depth > MAX_DEPTH:
-        raise ValueError(f"depth must be {what}, got {depth}")
-    return depth
+    """``depth`` as an int from 1 to :data:`MAX_DEPTH`, or an error naming it."""
+    return integer(depth, "depth", 1, maximum=MAX_DEPTH)
 
 
 def depth_blocks(depth: int):
@@ -422,9 +418,9 @@ def depth_blocks(depth: int):
     return (*DIGITS_CNN_BLOCKS, extra)[:depth]
 
 
-def search_space(widths, resolutions, depths) -> list[Candidate]:
-    """Every combination of the given widths, resolutions and depths."""
-    return [Candidate(w, r, d) for w, r, d in itertools.product(widths, resolutions, depths)]
+def search_space(widths, input_sizes, depths) -> list[Candidate]:
+    """Every combination of the given widths, input sizes and depths."""
+    return [Candidate(w, r, d) for w, r, d in itertools.product(widths, input_sizes, depths)]
 
 
 #: The default search of lesson 08: 3 candidates that vary all three dimensions and
@@ -434,7 +430,7 @@ SMALL_SEARCH_SPACE = (
     Candidate(1.0, 28, 3),
     Candidate(2.0, 14, 3),
 )
-#: The opt-in larger search: the full grid of 3 widths x 3 resolutions x 3 depths.
+#: The opt-in larger search: the full grid of 3 widths x 3 input sizes x 3 depths.
 LARGE_SEARCH_SPACE = tuple(search_space((0.5, 1.0, 2.0), (14, 20, 28), (2, 3, 4)))
 
 
@@ -455,7 +451,7 @@ def search(
     For each candidate: build it, train it for ``epochs`` (a short proxy run, as MnasNet
     trains each sample for 5 epochs), convert it to a full-integer int8 ``.tflite`` and
     measure its accuracy on ``validation``; images are resized to each candidate's
-    resolution. Then all the files are timed together with the course's protocol
+    input size. Then all the files are timed together with the course's protocol
     (:func:`mobilecourse.timing.time_variants`: rounds alternating between the candidates,
     batches of :data:`LATENCY_BATCH` images, one thread) and scored with
     :func:`mnas_reward` on their time per image.
@@ -474,7 +470,7 @@ def search(
             ``None``.
 
     Returns:
-        A ``pandas.DataFrame`` indexed by candidate name with columns width, resolution,
+        A ``pandas.DataFrame`` indexed by candidate name with columns width, input size,
         depth, MACs, params, file bytes, latency (ms) per image, its spread (ms; slowest
         minus fastest round), accuracy, reward, seconds, and
         whether the candidate is on the accuracy-latency and accuracy-MACs Pareto fronts;
@@ -489,17 +485,15 @@ def search(
     from mobilecourse import tflite, timing, training
     from mobilecourse.data import resize_images
 
-    candidates = list(candidates)
-    if not candidates or not all(isinstance(c, Candidate) for c in candidates):
-        raise ValueError("candidates must be a non-empty sequence of deploy.Candidate")
+    candidates = items(candidates, "candidates", Candidate, "deploy.Candidate")
     epochs = integer(epochs, "epochs")
     seed = integer(seed, "seed", 0)
     mnas_reward(0.5, 1.0, target_ms, alpha, beta)  # validates target and exponents
     rows, flatbuffers = {}, {}
     for candidate in candidates:
         start = time.perf_counter()
-        x_train = resize_images(train[0], candidate.resolution)
-        x_val = resize_images(validation[0], candidate.resolution)
+        x_train = resize_images(train[0], candidate.input_size)
+        x_val = resize_images(validation[0], candidate.input_size)
         keras.utils.clear_session()
         keras.utils.set_random_seed(seed)
         model = candidate.build()
@@ -510,10 +504,10 @@ def search(
             model, "int8", representative_data=x_train[:100]
         )
         static = measure(model)  # MACs and params; the file is timed below
-        accuracy = tflite.evaluate(flatbuffers[candidate.name], x_val, validation[1])
+        accuracy = training.accuracy(flatbuffers[candidate.name], (x_val, validation[1]))
         rows[candidate.name] = {
             "width": candidate.width,
-            "resolution": candidate.resolution,
+            "input size": candidate.input_size,
             "depth": candidate.depth,
             "MACs": static.macs,
             "params": static.params,

@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 from mobilecourse import blocks as block_lib  # `blocks` is an argument of digits_cnn
-from mobilecourse._validate import boolean, integer, positive_number
+from mobilecourse._validate import boolean, integer, items, positive_number
 
 __all__ = [
     "MOBILENET_V1_BLOCKS",
@@ -150,7 +150,7 @@ def _check_fits(network: str, input_shape: tuple[int, int, int], steps) -> None:
 def make_divisible(value: float, divisor: int = 8, min_value: int | None = None) -> int:
     """Round a channel count to the nearest multiple of ``divisor``, never more than 10 % down.
 
-    The rounding the MobileNetV2 reference implementation applies to ``c * alpha``.
+    The rounding the MobileNetV2 reference implementation applies to ``c * width``.
 
     Args:
         value: the scaled channel count.
@@ -176,7 +176,7 @@ def _head(x, classes: int):
 
 
 def mobilenet_v1(
-    alpha: float = 1.0,
+    width: float = 1.0,
     input_shape: tuple[int, int, int] = (224, 224, 3),
     classes: int = 1000,
     depthwise: bool = True,
@@ -188,7 +188,8 @@ def mobilenet_v1(
         Table 6: 569M, 4.2M); ``depthwise=False`` ("Conv MobileNet", Table 4): 4866M.
 
     Args:
-        alpha: width multiplier; every layer gets ``int(filters * alpha)`` filters.
+        width: width multiplier (the paper's α); every layer gets
+            ``int(filters * width)`` filters.
         input_shape: ``(H, W, C)``; the resolution multiplier is ``H / 224``.
         classes: outputs of the final dense layer.
         depthwise: ``False`` replaces every depthwise separable block with a full
@@ -200,50 +201,50 @@ def mobilenet_v1(
     Raises:
         ValueError: on an invalid argument or an input too small for five stride-2 steps.
     """
-    alpha = positive_number(alpha, "alpha")
+    width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
     boolean(depthwise, "depthwise")
     steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in MOBILENET_V1_BLOCKS]
     _check_fits("mobilenet_v1", input_shape, steps)
 
-    def width(filters: int) -> int:
-        scaled = int(filters * alpha)
+    def thinned(filters: int) -> int:
+        scaled = int(filters * width)
         if scaled < 1:
-            raise ValueError(f"alpha={alpha} leaves a layer of {filters} filters with none")
+            raise ValueError(f"width={width} leaves a layer of {filters} filters with none")
         return scaled
 
     inputs = keras.Input(input_shape, name="input")
-    x = block_lib.conv_bn_relu(inputs, filters=width(32), strides=2, name="conv1")
+    x = block_lib.conv_bn_relu(inputs, filters=thinned(32), strides=2, name="conv1")
     for i, row in enumerate(MOBILENET_V1_BLOCKS, start=1):
         if depthwise:
             x = block_lib.depthwise_separable_block(
-                x, filters=width(row.filters), strides=row.strides, name=f"conv_ds_{i}"
+                x, filters=thinned(row.filters), strides=row.strides, name=f"conv_ds_{i}"
             )
         else:
             x = block_lib.conv_bn_relu(
-                x, filters=width(row.filters), strides=row.strides, name=f"conv_full_{i}"
+                x, filters=thinned(row.filters), strides=row.strides, name=f"conv_full_{i}"
             )
     kind = "mobilenet_v1" if depthwise else "conv_mobilenet_v1"
-    return keras.Model(inputs, _head(x, classes), name=f"{kind}_{alpha:.2f}_{input_shape[0]}")
+    return keras.Model(inputs, _head(x, classes), name=f"{kind}_{width:.2f}_{input_shape[0]}")
 
 
 def mobilenet_v2(
-    alpha: float = 1.0,
+    width: float = 1.0,
     input_shape: tuple[int, int, int] = (224, 224, 3),
     classes: int = 1000,
 ) -> keras.Model:
     """MobileNetV2 (Sandler et al. 2018, Table 2).
 
-    Widths are ``make_divisible(c * alpha, 8)``; the last 1x1 conv keeps 1280 filters
-    unless ``alpha > 1``. Layer names follow Keras's MobileNetV2 (``block_3_expand_BN``).
+    Widths are ``make_divisible(c * width, 8)``; the last 1x1 conv keeps 1280 filters
+    unless ``width > 1``. Layer names follow Keras's MobileNetV2 (``block_3_expand_BN``).
 
     Cost:
         1.0-224: 300,774,272 MACs (paper: 300M) and 3,470,760 weights + biases
         without BatchNorm (paper: 3.4M).
 
     Args:
-        alpha: width multiplier.
+        width: width multiplier (the paper's α).
         input_shape: ``(H, W, C)``.
         classes: outputs of the final dense layer.
 
@@ -253,7 +254,7 @@ def mobilenet_v2(
     Raises:
         ValueError: on an invalid argument or an input too small for five stride-2 steps.
     """
-    alpha = positive_number(alpha, "alpha")
+    width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
     steps = [(3, 2, "same")]
@@ -263,7 +264,7 @@ def mobilenet_v2(
 
     inputs = keras.Input(input_shape, name="input")
     x = block_lib.conv_bn_relu(
-        inputs, filters=make_divisible(32 * alpha), strides=2, activation="relu6", name="Conv1"
+        inputs, filters=make_divisible(32 * width), strides=2, activation="relu6", name="Conv1"
     )
     index = 0
     for row in MOBILENET_V2_BLOCKS:
@@ -271,14 +272,14 @@ def mobilenet_v2(
             x = block_lib.inverted_residual_block(
                 x,
                 expansion=row.expansion,
-                filters=make_divisible(row.filters * alpha),
+                filters=make_divisible(row.filters * width),
                 strides=row.strides if repeat == 0 else 1,
                 name=f"block_{index}",
             )
             index += 1
-    last = make_divisible(1280 * alpha) if alpha > 1.0 else 1280
+    last = make_divisible(1280 * width) if width > 1.0 else 1280
     x = block_lib.conv_bn_relu(x, filters=last, kernel_size=1, activation="relu6", name="Conv_1")
-    return keras.Model(inputs, _head(x, classes), name=f"mobilenet_v2_{alpha:.2f}_{input_shape[0]}")
+    return keras.Model(inputs, _head(x, classes), name=f"mobilenet_v2_{width:.2f}_{input_shape[0]}")
 
 
 def _ceil_max_pool(x, name: str):
@@ -330,8 +331,7 @@ def squeezenet(
     x = layers.Conv2D(96, 7, strides=2, name="conv1")(inputs)
     x = layers.ReLU(name="conv1_relu")(x)
     x = _ceil_max_pool(x, "pool1")
-    if not fires or not all(isinstance(row, FireRow) for row in fires):
-        raise ValueError(f"fires must be a non-empty tuple of FireRow, got {fires!r}")
+    items(fires, "fires", FireRow, "FireRow")
     for row in fires:
         x = block_lib.fire_module(
             x, squeeze=row.squeeze, expand1x1=row.expand1x1, expand3x3=row.expand3x3, name=row.name
@@ -395,7 +395,7 @@ def squeezenet_design(
 
 def shufflenet(
     groups: int = 3,
-    scale: float = 1.0,
+    width: float = 1.0,
     input_shape: tuple[int, int, int] = (224, 224, 3),
     classes: int = 1000,
     shuffle: bool = True,
@@ -412,8 +412,9 @@ def shufflenet(
 
     Args:
         groups: g, one of 1, 2, 3, 4, 8.
-        scale: width scale s ("ShuffleNet s x"); stage widths become
-            ``make_divisible(c * s, 4 * g)`` and conv1 ``make_divisible(24 * s, g)``
+        width: width multiplier, the paper's scale factor s ("ShuffleNet s x"); stage
+            widths become ``make_divisible(c * s, 4 * g)`` and conv1
+            ``make_divisible(24 * s, g)``
             (the paper's widths at s = 1). 2x g=3: 524M MACs (Table 5: 524M).
         input_shape: ``(H, W, C)``.
         classes: outputs of the final dense layer.
@@ -429,7 +430,7 @@ def shufflenet(
         raise ValueError(
             f"groups must be one of {tuple(SHUFFLENET_STAGE2_CHANNELS)}, got {groups!r}"
         )
-    scale = positive_number(scale, "scale")
+    width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
     boolean(shuffle, "shuffle")
@@ -439,12 +440,12 @@ def shufflenet(
     inputs = keras.Input(input_shape, name="input")
     # The paper scales every layer by s, conv1 included (24 filters at 1x); a multiple
     # of g keeps the first stride-2 branch (stage width - conv1 width) divisible by g.
-    stem = make_divisible(24 * scale, groups)
+    stem = make_divisible(24 * width, groups)
     x = block_lib.conv_bn_relu(inputs, filters=stem, strides=2, name="conv1")
     x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # A multiple of 4g keeps the grouped bottleneck (out/4) divisible; at 1x these are
     # exactly the paper's widths.
-    channels = make_divisible(SHUFFLENET_STAGE2_CHANNELS[groups] * scale, 4 * groups)
+    channels = make_divisible(SHUFFLENET_STAGE2_CHANNELS[groups] * width, 4 * groups)
     for stage, repeats in enumerate(SHUFFLENET_REPEATS, start=2):
         for unit in range(1, repeats + 1):
             x = block_lib.shufflenet_unit(
@@ -457,7 +458,7 @@ def shufflenet(
                 name=f"stage{stage}_unit{unit}",
             )
         channels *= 2
-    name = f"shufflenet_{scale:.2f}x_g{groups}" + ("" if shuffle else "_noshuffle")
+    name = f"shufflenet_{width:.2f}x_g{groups}" + ("" if shuffle else "_noshuffle")
     return keras.Model(inputs, _head(x, classes), name=name)
 
 
@@ -488,12 +489,7 @@ def digits_cnn(
     width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
-    if not isinstance(blocks, (tuple, list)) or not all(
-        isinstance(row, SeparableRow) for row in blocks
-    ):
-        raise ValueError(
-            f"blocks must be a tuple of SeparableRow(filters, strides), got {blocks!r}"
-        )
+    items(blocks, "blocks", SeparableRow, "SeparableRow(filters, strides)")
     steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in blocks]
     _check_fits("digits_cnn", input_shape, steps)
 

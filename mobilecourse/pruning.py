@@ -33,9 +33,10 @@ import keras
 import numpy as np
 import pandas as pd
 
-from mobilecourse._validate import built_model, fraction, integer, layer_names
+from mobilecourse._validate import built_model, dataset, fraction, integer, layer_names
 from mobilecourse.filter_pruning import prune_filters
 from mobilecourse.graph import KERNEL_LAYERS, clone_with_weights, kernels, layers_of
+from mobilecourse.training import top1
 
 __all__ = [
     "PRUNABLE_LAYERS",
@@ -261,7 +262,7 @@ class MagnitudePruning(keras.callbacks.Callback):
     ):
         super().__init__()
         if not callable(schedule):
-            raise ValueError(f"schedule must be a PolynomialSchedule or callable, got {schedule!r}")
+            raise TypeError(f"schedule must be a PolynomialSchedule or callable, got {schedule!r}")
         self.schedule = schedule
         self.layers = None if layers is None else layer_names(layers, "layers")
         self.exclude = layer_names(exclude, "exclude")
@@ -403,13 +404,6 @@ def sparsity_report(model: keras.Model) -> pd.DataFrame:
     return df
 
 
-def _accuracy(y_true, y_pred) -> float:
-    y_true = np.asarray(y_true)
-    if y_true.ndim == y_pred.ndim and y_true.shape[-1] == y_pred.shape[-1] and y_true.ndim > 1:
-        y_true = np.argmax(y_true, axis=-1)
-    return float(np.mean(np.argmax(y_pred, axis=-1) == y_true.reshape(-1)))
-
-
 def sensitivity_scan(
     model: keras.Model,
     data,
@@ -440,16 +434,12 @@ def sensitivity_scan(
         ValueError: on an invalid argument; the message names it.
     """
     model = built_model(model)
-    if not (isinstance(data, (tuple, list)) and len(data) == 2):
-        raise ValueError(f"data must be a tuple (x, y), got {type(data).__name__}")
-    x, y = np.asarray(data[0]), np.asarray(data[1])
-    if len(x) != len(y) or len(x) == 0:
-        raise ValueError(f"data must hold as many (>= 1) x as y, got {len(x)} and {len(y)}")
+    x, y = dataset(data)
     sparsities = [fraction(s, "sparsities") for s in sparsities]
     if not sparsities:
         raise ValueError("sparsities must not be empty")
     if metric == "accuracy":
-        metric_fn = _accuracy
+        metric_fn = top1
     elif callable(metric):
         metric_fn = metric
     else:

@@ -23,6 +23,9 @@ import numbers
 
 import numpy as np
 
+from mobilecourse._validate import axis as axis_index
+from mobilecourse._validate import integer, real, real_array
+
 __all__ = [
     "affine_params",
     "apply_binarization",
@@ -42,34 +45,8 @@ __all__ = [
 KMEANS_ITERATIONS = 30
 
 
-def _check_bits(bits, name: str = "bits", maximum: int = 16) -> int:
-    if isinstance(bits, bool) or not isinstance(bits, numbers.Integral):
-        raise TypeError(f"{name} must be an integer, got {bits!r}")
-    if not 1 <= bits <= maximum:
-        raise ValueError(f"{name} must be between 1 and {maximum}, got {bits!r}")
-    return int(bits)
-
-
-def _check_real(value, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a real number, got {value!r}")
-    if not math.isfinite(value):
-        raise ValueError(f"{name} must be finite, got {value!r}")
-    return float(value)
-
-
-def _check_array(x, name: str) -> np.ndarray:
-    try:
-        array = np.asarray(x, dtype="float64")
-    except (TypeError, ValueError):
-        raise TypeError(
-            f"{name} must be an array of real numbers, got {type(x).__name__}"
-        ) from None
-    if array.size == 0:
-        raise ValueError(f"{name} must not be empty")
-    if not np.all(np.isfinite(array)):
-        raise ValueError(f"{name} must hold finite values only")
-    return array
+def _bits(value, name: str = "bits", maximum: int = 16) -> int:
+    return integer(value, name, 1, maximum=maximum)
 
 
 def qrange(bits: int = 8, signed: bool = True) -> tuple[int, int]:
@@ -82,7 +59,7 @@ def qrange(bits: int = 8, signed: bool = True) -> tuple[int, int]:
         >>> qrange(8), qrange(8, signed=False)
         ((-128, 127), (0, 255))
     """
-    bits = _check_bits(bits)
+    bits = _bits(bits)
     if signed:
         return -(2 ** (bits - 1)), 2 ** (bits - 1) - 1
     return 0, 2**bits - 1
@@ -119,8 +96,8 @@ def affine_params(
         ValueError: ``x_min > x_max``, a non-finite bound or ``bits`` out of range.
         TypeError: a bound or ``bits`` is not a number.
     """
-    x_min = _check_real(x_min, "x_min")
-    x_max = _check_real(x_max, "x_max")
+    x_min = real(x_min, "x_min")
+    x_max = real(x_max, "x_max")
     if x_min > x_max:
         raise ValueError(f"x_min must be <= x_max, got x_min={x_min!r} > x_max={x_max!r}")
     qmin, qmax = qrange(bits, signed)
@@ -156,8 +133,8 @@ def quantize(x, scale: float, zero_point: int, bits: int = 8, signed: bool = Tru
     Raises:
         ValueError: a non-positive ``scale``, non-finite ``x`` or ``zero_point`` out of range.
     """
-    x = _check_array(x, "x")
-    scale = _check_real(scale, "scale")
+    x = real_array(x, "x")
+    scale = real(scale, "scale")
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
     qmin, qmax = qrange(bits, signed)
@@ -178,7 +155,7 @@ def dequantize(q, scale: float, zero_point: int) -> np.ndarray:
     Returns:
         ``float64`` array of the shape of ``q``.
     """
-    scale = _check_real(scale, "scale")
+    scale = real(scale, "scale")
     if scale <= 0:
         raise ValueError(f"scale must be positive, got {scale!r}")
     return scale * (np.asarray(q, dtype="float64") - int(zero_point))
@@ -198,7 +175,7 @@ def round_trip_error(x, bits: int = 8) -> float:
     Raises:
         ValueError: ``x`` empty or non-finite, ``bits`` out of range.
     """
-    x = _check_array(x, "x")
+    x = real_array(x, "x")
     scale, zero_point = affine_params(float(x.min()), float(x.max()), bits=bits)
     back = dequantize(quantize(x, scale, zero_point, bits=bits), scale, zero_point)
     return float(np.max(np.abs(back - x)))
@@ -228,8 +205,8 @@ def kmeans_share(weights, bits: int, iterations: int = KMEANS_ITERATIONS):
     Raises:
         ValueError: ``bits`` out of range, ``weights`` empty or non-finite, bad ``iterations``.
     """
-    w = _check_array(weights, "weights")
-    bits = _check_bits(bits)
+    w = real_array(weights, "weights")
+    bits = _bits(bits)
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
     flat = w.ravel()
@@ -291,8 +268,8 @@ def shared_size_bytes(n_weights: int, bits: int, codebook_bits: int = 32) -> int
         raise TypeError(f"n_weights must be an integer, got {n_weights!r}")
     if n_weights < 0:
         raise ValueError(f"n_weights must be >= 0, got {n_weights!r}")
-    bits = _check_bits(bits)
-    codebook_bits = _check_bits(codebook_bits, "codebook_bits", maximum=64)
+    bits = _bits(bits)
+    codebook_bits = _bits(codebook_bits, "codebook_bits", maximum=64)
     return math.ceil(n_weights * bits / 8) + math.ceil(2**bits * codebook_bits / 8)
 
 
@@ -317,21 +294,13 @@ def binarize(weights, axis: int | None = -1):
     Raises:
         ValueError: empty or non-finite ``weights``; ``axis`` out of range.
     """
-    w = _check_array(weights, "weights")
+    w = real_array(weights, "weights")
     signs = np.where(w >= 0, 1, -1).astype("int8")
     if axis is None:
         return signs, np.asarray(np.mean(np.abs(w)), dtype="float32")
-    axis = _check_axis(axis, w.ndim)
+    axis = axis_index(axis, "axis", w.ndim)
     others = tuple(a for a in range(w.ndim) if a != axis)
     return signs, np.mean(np.abs(w), axis=others).astype("float32")
-
-
-def _check_axis(axis, ndim: int) -> int:
-    if isinstance(axis, bool) or not isinstance(axis, numbers.Integral):
-        raise TypeError(f"axis must be an integer or None, got {axis!r}")
-    if not -ndim <= axis < ndim:
-        raise ValueError(f"axis must be in [{-ndim}, {ndim}), got {axis!r}")
-    return int(axis) % ndim
 
 
 def binarized_weights(signs, alpha, axis: int | None = -1) -> np.ndarray:
@@ -344,7 +313,7 @@ def binarized_weights(signs, alpha, axis: int | None = -1) -> np.ndarray:
     alpha = np.asarray(alpha, dtype="float32")
     if axis is None:
         return signs * alpha
-    axis = _check_axis(axis, signs.ndim)
+    axis = axis_index(axis, "axis", signs.ndim)
     if alpha.shape != (signs.shape[axis],):
         raise ValueError(
             f"alpha must have shape ({signs.shape[axis]},) for axis {axis}, got {alpha.shape}"
@@ -386,7 +355,7 @@ def apply_weight_sharing(model, bits: int):
         TypeError: ``model`` is not a Keras model.
         ValueError: ``bits`` out of range.
     """
-    _check_bits(bits)
+    _bits(bits)
     return _transformed_copy(model, lambda _layer, k: shared_weights(*kmeans_share(k, bits)))
 
 

@@ -43,7 +43,6 @@ __all__ = [
     "MODES",
     "TFLiteOp",
     "TFLiteProfile",
-    "evaluate",
     "interpreter",
     "invoke_times",
     "profile_tflite",
@@ -265,39 +264,6 @@ def run(interp, x: np.ndarray) -> np.ndarray:
         scale, zero_point = out_detail["quantization"]
         return (scale * (out.astype("float32") - zero_point)).astype("float32")
     return out.astype("float32", copy=False)
-
-
-def evaluate(flatbuffer: bytes, x, y, threads: int = 1) -> float:
-    """Top-1 accuracy of a ``.tflite`` model on a dataset, one sample at a time through LiteRT.
-
-    Formula:
-        ``accuracy = mean(argmax(run(x[i])) == y[i])`` over the ``n`` samples.
-
-    Args:
-        flatbuffer: the ``.tflite`` file's bytes (any of :data:`MODES`).
-        x: inputs ``(n, *input_shape)``.
-        y: integer labels ``(n,)`` (or one-hot ``(n, classes)``).
-        threads: interpreter threads.
-
-    Returns:
-        The fraction of samples whose arg-max output equals the label, in [0, 1].
-
-    Raises:
-        ValueError: ``x`` and ``y`` differ in length or are empty; a bad ``threads``.
-    """
-    x = np.asarray(x, dtype="float32")
-    y = np.asarray(y)
-    if y.ndim == 2:
-        y = y.argmax(axis=1)
-    if x.ndim < 1 or len(x) == 0 or y.ndim != 1 or len(x) != len(y):
-        raise ValueError(
-            f"x and y must hold the same number (>= 1) of samples, got x {x.shape}, y {y.shape}"
-        )
-    interp = interpreter(flatbuffer, threads=threads)
-    correct = 0
-    for sample, label in zip(x, y, strict=True):
-        correct += int(np.argmax(run(interp, sample[np.newaxis])) == label)
-    return correct / len(x)
 
 
 def invoke_times(interp, runs: int, warmup: int = 0) -> list[float]:

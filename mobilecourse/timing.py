@@ -161,16 +161,17 @@ def time_variants(
         ``{name: Timing}`` in the order of ``variants``.
 
     Raises:
-        TypeError: a variant that is neither bytes nor a Keras model.
+        TypeError: ``variants`` is not a dict; a variant that is neither bytes nor a
+            Keras model.
         ValueError: no variants, a bad number, or a variant whose calls take less than
             :data:`MIN_CALL_MS` (time it on a larger batch).
     """
     from mobilecourse import tflite
 
-    if not hasattr(variants, "items") or not variants:
-        raise ValueError(
-            f"variants must be a non-empty dict {{name: model or bytes}}, got {variants!r}"
-        )
+    if not hasattr(variants, "items"):
+        raise TypeError(f"variants must be a dict {{name: model or bytes}}, got {variants!r}")
+    if not variants:
+        raise ValueError("variants must be a non-empty dict {name: model or bytes}, got {}")
     batch = integer(batch, "batch")
     threads = integer(threads, "threads")
     rounds = integer(rounds, "rounds", MIN_ROUNDS)

@@ -14,7 +14,7 @@ silently inherit them.
 
 from __future__ import annotations
 
-from mobilecourse._validate import choice, fraction, integer, positive_number
+from mobilecourse._validate import choice, dataset, fraction, integer, positive_number
 
 __all__ = [
     "BASELINE_RECIPE",
@@ -28,6 +28,7 @@ __all__ = [
     "reestimate_batchnorm",
     "soft_targets",
     "steps_per_epoch",
+    "top1",
     "trained_baseline",
 ]
 
@@ -298,13 +299,65 @@ def predict(model, x, batch_size: int = 256):
     return np.concatenate(parts)
 
 
-def accuracy(model, data, batch_size: int = 256) -> float:
-    """Top-1 accuracy of a Keras model on ``data = (x, y)`` (integer labels)."""
+def top1(labels, outputs) -> float:
+    """The share of rows of ``outputs`` whose largest entry is at the row's label.
+
+    The one accuracy computation of the package: :func:`accuracy` (Keras models and
+    ``.tflite`` files) and :func:`mobilecourse.pruning.sensitivity_scan` use it. The
+    arguments come in the order of a Keras metric, ``(y_true, y_pred)``.
+
+    Formula:
+        ``mean(argmax(outputs[i]) == labels[i])`` over the ``n`` rows.
+
+    Args:
+        labels: ``(n,)`` integer labels.
+        outputs: ``(n, classes)`` scores or probabilities.
+
+    Raises:
+        ValueError: the shapes do not match.
+    """
     import numpy as np
 
-    x, y = data
-    predictions = predict(model, x, batch_size)
-    return float(np.mean(np.argmax(predictions, axis=-1) == np.asarray(y)))
+    outputs, labels = np.asarray(outputs), np.asarray(labels)
+    if outputs.ndim != 2 or labels.shape != outputs.shape[:1] or len(labels) == 0:
+        raise ValueError(
+            "outputs must be (n, classes) and labels (n,) with n >= 1, got "
+            f"{outputs.shape} and {labels.shape}"
+        )
+    return float(np.mean(np.argmax(outputs, axis=-1) == labels))
+
+
+def accuracy(model, data, batch_size: int = 256) -> float:
+    """Top-1 accuracy of a Keras model or a ``.tflite`` file on ``data = (x, y)``.
+
+    A Keras model runs in inference mode, ``batch_size`` images at a time
+    (:func:`predict`); a ``.tflite`` file (its bytes, any of :data:`tflite.MODES`) runs
+    in the LiteRT interpreter one image at a time, as an app calls it, on one thread.
+
+    Args:
+        model: a ``keras.Model`` or the bytes of a ``.tflite`` file.
+        data: ``(x, y)``: inputs and integer labels (or one-hot rows).
+        batch_size: images per call of a Keras model.
+
+    Returns:
+        The fraction of samples whose arg-max output equals the label (:func:`top1`).
+
+    Raises:
+        TypeError: ``model`` is neither; ``data`` is not a pair.
+        ValueError: ``x`` and ``y`` differ in length or are empty; a bad ``batch_size``.
+    """
+    import numpy as np
+
+    x, y = dataset(data)
+    if isinstance(model, (bytes, bytearray)):
+        from mobilecourse import tflite
+
+        interp = tflite.interpreter(bytes(model))
+        outputs = [tflite.run(interp, sample[None]) for sample in x.astype("float32")]
+        return top1(y, np.concatenate(outputs))
+    from mobilecourse._validate import built_model
+
+    return top1(y, predict(built_model(model), x, batch_size))
 
 
 # ---------------------------------------------------------------- BatchNorm statistics

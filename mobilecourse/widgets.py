@@ -97,12 +97,12 @@ def conv_costs(
     size: int,
     strides: int = 1,
     groups: int = 1,
-    alpha: float = 1.0,
+    width: float = 1.0,
     rho: float = 1.0,
 ) -> dict:
     """MACs and parameters of a standard, a depthwise separable and a group convolution.
 
-    The width multiplier scales the channels (``int(alpha * M)``, at least 1) and the
+    The width multiplier scales the channels (``int(width * M)``, at least 1) and the
     resolution multiplier the feature map (``round(rho * size)``, at least 1), as in
     MobileNet (Howard et al. 2017, Section 3.3-3.4). "same" padding, no bias (the paper's
     counting).
@@ -119,10 +119,10 @@ def conv_costs(
     Raises:
         ValueError: a non-positive size, channel count, kernel, stride or multiplier.
     """
-    for name, value in (("alpha", alpha), ("rho", rho)):
+    for name, value in (("width", width), ("rho", rho)):
         positive_number(value, name)
-    m = max(1, int(alpha * in_channels))
-    n = max(1, int(alpha * out_channels))
+    m = max(1, int(width * in_channels))
+    n = max(1, int(width * out_channels))
     d = max(1, round(rho * size))
     shape = (d, d, m)
     standard = costs.conv2d(shape, n, kernel_size, strides, use_bias=False)
@@ -187,10 +187,10 @@ def conv_cost_explorer(
     size: int = 14,
     strides: int = 1,
     groups: int = 1,
-    alpha: float = 1.0,
+    width: float = 1.0,
     rho: float = 1.0,
 ) -> Explorer:
-    """Sliders for kernel, channels, feature map, stride, groups, alpha and rho.
+    """Sliders for kernel, channels, feature map, stride, groups, width and rho.
 
     Shows MACs and parameters of a standard, depthwise separable and group convolution,
     their ratio to the standard one and a bar for each. The defaults are MobileNet's
@@ -209,7 +209,7 @@ def conv_cost_explorer(
             style={"description_width": "150px"},
             layout=w.Layout(width="480px"),
         ),
-        "alpha": _slider(w.FloatSlider, alpha, 0.25, 1.0, 0.05, "width multiplier α"),
+        "width": _slider(w.FloatSlider, width, 0.25, 1.0, 0.05, "width multiplier α"),
         "rho": _slider(w.FloatSlider, rho, 0.25, 1.0, 0.05, "resolution multiplier ρ"),
     }
     return Explorer("convolution cost explorer", controls, _conv_view)
@@ -219,8 +219,8 @@ def conv_cost_explorer(
 
 
 @functools.lru_cache(maxsize=64)
-def mobilenet_costs(alpha: float = 1.0, input_size: int = 224) -> tuple[int, int]:
-    """MACs and kernel weights of MobileNet v1 at width ``alpha`` and ``input_size``.
+def mobilenet_costs(width: float = 1.0, input_size: int = 224) -> tuple[int, int]:
+    """MACs and kernel weights of MobileNet v1 at ``width`` (α) and ``input_size``.
 
     Builds ``models.mobilenet_v1`` (1000 classes) and profiles it; results are cached.
 
@@ -240,11 +240,11 @@ def mobilenet_costs(alpha: float = 1.0, input_size: int = 224) -> tuple[int, int
     from mobilecourse.profile import profile_model
 
     keras.utils.clear_session()
-    profile = profile_model(mobilenet_v1(alpha=alpha, input_shape=(input_size, input_size, 3)))
+    profile = profile_model(mobilenet_v1(width=width, input_shape=(input_size, input_size, 3)))
     return profile.macs, profile.weights
 
 
-def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
+def _mobilenet_plot(width: float, input_size: int, macs: int) -> str:
     import io
 
     import matplotlib
@@ -258,7 +258,7 @@ def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
         fig = Figure(figsize=(5, 3))
         ax = fig.subplots()
         ax.scatter(paper["mult_adds_millions"], paper["top1_percent"], label="paper (Tables 6, 7)")
-        ax.axvline(macs / 1e6, color="tab:red", label=f"ours: α={alpha:g}, {input_size}px")
+        ax.axvline(macs / 1e6, color="tab:red", label=f"ours: α={width:g}, {input_size}px")
         ax.set_xscale("log")
         ax.set_xlabel("mult-adds (MACs), millions")
         ax.set_ylabel("ImageNet top-1 (%)")
@@ -269,8 +269,8 @@ def _mobilenet_plot(alpha: float, input_size: int, macs: int) -> str:
     return buffer.getvalue()[buffer.getvalue().index("<svg") :]
 
 
-def _mobilenet_view(alpha: float, input_size: int) -> str:
-    macs, weights = mobilenet_costs(alpha, input_size)
+def _mobilenet_view(width: float, input_size: int) -> str:
+    macs, weights = mobilenet_costs(width, input_size)
     base_macs, base_weights = mobilenet_costs(1.0, 224)
     rows = [
         ["this network", f"{macs:,}", f"{weights:,}", format_bytes(weights * 4)],
@@ -282,21 +282,21 @@ def _mobilenet_view(alpha: float, input_size: int) -> str:
         ],
     ]
     ratio = (
-        f"<p>MACs x{macs / base_macs:.3f} (≈ α²ρ² = {alpha**2 * (input_size / 224) ** 2:.3f}), "
-        f"weights x{weights / base_weights:.3f} (≈ α² = {alpha**2:.3f})</p>"
+        f"<p>MACs x{macs / base_macs:.3f} (≈ α²ρ² = {width**2 * (input_size / 224) ** 2:.3f}), "
+        f"weights x{weights / base_weights:.3f} (≈ α² = {width**2:.3f})</p>"
     )
     table = _table(["network", "MACs", "kernel weights", "fp32 weights"], rows)
-    return table + ratio + _mobilenet_plot(alpha, input_size, macs)
+    return table + ratio + _mobilenet_plot(width, input_size, macs)
 
 
-def mobilenet_explorer(alpha: float = 1.0, input_size: int = 224) -> Explorer:
+def mobilenet_explorer(width: float = 1.0, input_size: int = 224) -> Explorer:
     """Width multiplier and input size -> MACs and weights of the built MobileNet v1.
 
     The numbers come from profiling the real Keras model; the plot puts them beside the
     paper's accuracy-vs-MACs points.
     """
     controls = {
-        "alpha": _slider(w.FloatSlider, alpha, 0.25, 1.0, 0.25, "width multiplier α"),
+        "width": _slider(w.FloatSlider, width, 0.25, 1.0, 0.25, "width multiplier α"),
         "input_size": _slider(w.IntSlider, input_size, 96, 224, 32, "input size"),
     }
     return Explorer("MobileNet v1 explorer", controls, _mobilenet_view)

@@ -33,9 +33,12 @@ def test_voila_command_binds_to_loopback_without_a_browser(tmp_path):
     assert "--no-browser" in command
 
 
-@pytest.mark.parametrize("port", [0, 70000, "8866", True])
-def test_bad_port_is_refused(port):
-    with pytest.raises(ValueError, match="port must be"):
+@pytest.mark.parametrize(
+    ("port", "error"),
+    [(0, ValueError), (70000, ValueError), ("8866", TypeError), (True, TypeError)],
+)
+def test_bad_port_is_refused(port, error):
+    with pytest.raises(error, match="port must be"):
         app.voila_command("x.ipynb", port)
 
 

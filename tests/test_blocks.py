@@ -182,7 +182,6 @@ BAD = [
     (lambda x: blocks.conv_bn_relu(x, filters=16, activation="gelu", name="c"), "activation"),
     (lambda x: blocks.conv_bn_relu(x, filters=16, name=""), "name"),
     (lambda x: blocks.inverted_residual_block(x, expansion=0, filters=16, name="b"), "expansion"),
-    (lambda x: blocks.inverted_residual_block(x, expansion=0.5, filters=16, name="b"), "expansion"),
     (
         lambda x: blocks.inverted_residual_block(x, expansion=6, filters=16, strides=0, name="b"),
         "strides",
@@ -212,4 +211,19 @@ BAD = [
 @pytest.mark.parametrize(("call", "message"), BAD)
 def test_bad_arguments_name_the_argument(call, message):
     with pytest.raises(ValueError, match=message):
+        call(Input((8, 8, 32)))
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (
+            lambda x: blocks.inverted_residual_block(x, expansion=0.5, filters=16, name="b"),
+            "expansion must be a positive integer",
+        ),
+        (lambda x: blocks.conv_bn_relu(x, filters=8, name=3), "name must be a non-empty string"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_a_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
         call(Input((8, 8, 32)))

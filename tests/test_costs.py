@@ -116,17 +116,24 @@ def test_model_size_bytes():
     assert costs.model_size_bytes(3, 1) == 1  # rounded up to a whole byte
 
 
-# Bad input: (call, the argument the message must name).
+# A value of the wrong type: (call, the argument the message must name).
+BAD_TYPE = [
+    (lambda: costs.conv2d((32, 32, 3), 8.5, 3), "filters"),
+    (lambda: costs.conv2d((32, 32, 3), True, 3), "filters"),
+    (lambda: costs.conv2d((32, 32, 3), 16, True), "kernel_size"),
+    (lambda: costs.conv2d((32, 32, 3), 16, 3, strides=(1, False)), "strides"),
+    (lambda: costs.conv2d((32, 32, 3.0), 8, 3), "input_shape channels"),
+    (lambda: costs.conv2d((32, 32, 3), 8, 3, use_bias="yes"), "use_bias"),
+    (lambda: costs.dense(10, 2.0), "units"),
+]
+
+# A value of the right type that is not allowed: (call, the argument the message must name).
 BAD_INPUT = [
     (lambda: costs.conv2d((32, 32, 3), 0, 3), "filters"),
     (lambda: costs.conv2d((32, 32, 3), -8, 3), "filters"),
-    (lambda: costs.conv2d((32, 32, 3), 8.5, 3), "filters"),
-    (lambda: costs.conv2d((32, 32, 3), True, 3), "filters"),
     (lambda: costs.conv2d((32, 32, 3), 16, 0), "kernel_size"),
     (lambda: costs.conv2d((32, 32, 3), 16, (3, 3, 3)), "kernel_size"),
-    (lambda: costs.conv2d((32, 32, 3), 16, True), "kernel_size"),
     (lambda: costs.conv2d((32, 32, 3), 16, 3, strides=0), "strides"),
-    (lambda: costs.conv2d((32, 32, 3), 16, 3, strides=(1, False)), "strides"),
     (lambda: costs.conv2d((32, 32, 3), 16, 3, padding="full"), "padding"),
     (lambda: costs.conv2d((32, 32, 3), 16, 3, padding=None), "padding"),
     (lambda: costs.conv2d((32, 32, 32), 16, 3, groups=3), "groups=3 does not divide 32"),
@@ -135,13 +142,10 @@ BAD_INPUT = [
     (lambda: costs.conv2d((4, 4, 3), 8, 5, padding="valid"), "kernel_size"),
     (lambda: costs.conv2d((32, 32), 8, 3), "input_shape"),
     (lambda: costs.conv2d((32, 0, 3), 8, 3), "input_shape width"),
-    (lambda: costs.conv2d((32, 32, 3.0), 8, 3), "input_shape channels"),
-    (lambda: costs.conv2d((32, 32, 3), 8, 3, use_bias="yes"), "use_bias"),
     (lambda: costs.depthwise_conv2d((8, 8, 3), 3, depth_multiplier=0), "depth_multiplier"),
     (lambda: costs.depthwise_conv2d((2, 8, 3), 3, padding="valid"), "kernel_size"),
     (lambda: costs.separable_conv2d((8, 8, 3), 0, 3), "filters"),
     (lambda: costs.dense(0, 10), "in_features"),
-    (lambda: costs.dense(10, 2.0), "units"),
     (lambda: costs.output_size(3, 5, 1, "valid"), "kernel_size"),
     (lambda: costs.output_size(10, 3, 1, "causal"), "padding"),
     (lambda: costs.output_size(-1, 3, 1, "same"), "size"),
@@ -152,6 +156,12 @@ BAD_INPUT = [
 @pytest.mark.parametrize(("call", "argument"), BAD_INPUT)
 def test_bad_input_raises_value_error_naming_the_argument(call, argument):
     with pytest.raises(ValueError, match=argument):
+        call()
+
+
+@pytest.mark.parametrize(("call", "argument"), BAD_TYPE)
+def test_wrong_type_raises_type_error_naming_the_argument(call, argument):
+    with pytest.raises(TypeError, match=argument):
         call()
 
 

@@ -73,13 +73,20 @@ def test_a_budget_checks_only_the_limits_it_sets():
     [
         ({"max_macs": 0}, "max_macs"),
         ({"max_params": -1}, "max_params"),
-        ({"max_latency_ms": "1"}, "max_latency_ms"),
         ({"min_accuracy": 1.5}, "min_accuracy"),
-        ({"max_file_bytes": True}, "max_file_bytes"),
     ],
 )
 def test_budget_rejects_bad_limits(kwargs, match):
     with pytest.raises(ValueError, match=match):
+        deploy.Budget(**kwargs)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [({"max_latency_ms": "1"}, "max_latency_ms"), ({"max_file_bytes": True}, "max_file_bytes")],
+)
+def test_budget_rejects_limits_of_the_wrong_type(kwargs, match):
+    with pytest.raises(TypeError, match=match):
         deploy.Budget(**kwargs)
 
 
@@ -182,7 +189,7 @@ def test_pareto_mask_rejects_mismatched_lengths():
 
 
 def test_candidate_builds_the_named_network():
-    candidate = deploy.Candidate(width=1.0, resolution=20, depth=2)
+    candidate = deploy.Candidate(width=1.0, input_size=20, depth=2)
     model = candidate.build()
     assert candidate.name == "w1_r20_d2"
     assert tuple(model.inputs[0].shape[1:]) == (20, 20, 1)
@@ -197,7 +204,7 @@ def test_candidate_builds_the_named_network():
 
 @pytest.mark.parametrize(
     ("args", "match"),
-    [((0, 28, 3), "width"), ((1.0, 4, 3), "resolution"), ((1.0, 28, 9), "depth")],
+    [((0, 28, 3), "width"), ((1.0, 4, 3), "input_size"), ((1.0, 28, 9), "depth")],
 )
 def test_candidate_rejects_bad_settings(args, match):
     with pytest.raises(ValueError, match=match):
@@ -261,12 +268,12 @@ def test_measure_times_a_design_against_its_reference():
     assert 0.7 < itself.relative_latency < 1.4  # the same file: 1 up to noise
 
 
-def test_every_candidate_of_the_large_search_builds_with_its_depth_and_resolution():
+def test_every_candidate_of_the_large_search_builds_with_its_depth_and_input_size():
     from mobilecourse.profile import profile_model
 
     for candidate in deploy.LARGE_SEARCH_SPACE:
         model = candidate.build()
         pointwise = [layer for layer in model.layers if layer.name.endswith("_pw")]
         assert len(pointwise) == candidate.depth, candidate.name
-        assert model.inputs[0].shape[1] == candidate.resolution
+        assert model.inputs[0].shape[1] == candidate.input_size
         assert profile_model(model).macs > 0

@@ -112,7 +112,7 @@ def test_read_graph_refuses_what_it_cannot_read():
 
 def test_kernels_and_clone():
     keras.utils.clear_session()
-    model = models.mobilenet_v1(alpha=0.25, input_shape=(32, 32, 3), classes=10)
+    model = models.mobilenet_v1(width=0.25, input_shape=(32, 32, 3), classes=10)
     held = [layer for layer in graph.layers_of(model) if graph.kernels(layer)]
     assert {type(layer).__name__ for layer in held} == {"Conv2D", "DepthwiseConv2D", "Dense"}
     clone = graph.clone_with_weights(model)
@@ -128,5 +128,5 @@ def test_cli_profiles_a_keras_application_at_a_size(capsys):
     assert f"MACs: {profile_model(expected).macs:,}" in out
     assert main(["profile", "keras:NoSuchNet"]) == 2
     assert "unknown keras.applications model 'NoSuchNet'" in capsys.readouterr().err
-    assert main(["profile", "keras:MobileNetV3Small", "--alpha", "2"]) == 2
-    assert "--alpha applies only to the course's models" in capsys.readouterr().err
+    assert main(["profile", "keras:MobileNetV3Small", "--width", "2"]) == 2
+    assert "--width applies only to the course's models" in capsys.readouterr().err

@@ -18,7 +18,7 @@ def conv_macs(profile):
     [(1.0, 568_740_352), (0.75, 325_400_448), (0.5, 149_497_088), (0.25, 41_030_272)],
 )
 def test_mobilenet_v1_table6_width_multiplier(alpha, macs):
-    profile = profile_model(models.mobilenet_v1(alpha=alpha))
+    profile = profile_model(models.mobilenet_v1(width=alpha))
     assert profile.macs == macs
     paper = paper_table("mobilenet_v1").set_index(["alpha", "resolution"])
     row = paper.loc[(alpha, 224)].iloc[0] if alpha == 1.0 else paper.loc[(alpha, 224)]
@@ -80,8 +80,8 @@ def test_mobilenet_v2_paper_and_keras_numbers():
 
 def test_mobilenet_v2_width_rounding():
     assert [models.make_divisible(c * 0.35) for c in (32, 16, 24, 96, 320)] == [16, 8, 8, 32, 112]
-    small = models.mobilenet_v2(alpha=0.5)
-    big = models.mobilenet_v2(alpha=1.4)
+    small = models.mobilenet_v2(width=0.5)
+    big = models.mobilenet_v2(width=1.4)
     assert small.get_layer("Conv_1").filters == 1280  # kept for alpha <= 1
     assert big.get_layer("Conv_1").filters == 1792
     assert small.get_layer("block_16_project").filters == 160
@@ -145,17 +145,29 @@ def test_small_inputs_build_and_run(factory, shape):
         (lambda: models.mobilenet_v2(input_shape=(8, 64, 3)), "too small for mobilenet_v2"),
         (lambda: models.squeezenet(input_shape=(20, 20, 3)), "at least 21x21"),
         (lambda: models.shufflenet(input_shape=(12, 12, 3)), "too small for shufflenet"),
-        (lambda: models.mobilenet_v1(alpha=0), "alpha"),
-        (lambda: models.mobilenet_v1(alpha=0.01), "alpha=0.01"),
+        (lambda: models.mobilenet_v1(width=0), "width"),
+        (lambda: models.mobilenet_v1(width=0.01), "width=0.01"),
         (lambda: models.mobilenet_v2(classes=0), "classes"),
         (lambda: models.squeezenet(input_shape=(227, 227)), "input_shape"),
         (lambda: models.shufflenet(groups=5), r"groups must be one of \(1, 2, 3, 4, 8\)"),
-        (lambda: models.shufflenet(groups=8, scale=0), "scale"),
-        (lambda: models.mobilenet_v1(depthwise="no"), "depthwise"),
+        (lambda: models.shufflenet(groups=8, width=0), "width"),
     ],
 )
 def test_bad_arguments_are_refused_clearly(call, message):
     with pytest.raises(ValueError, match=message):
+        call()
+
+
+@pytest.mark.parametrize(
+    ("call", "message"),
+    [
+        (lambda: models.mobilenet_v1(depthwise="no"), "depthwise must be True or False"),
+        (lambda: models.mobilenet_v2(width="1.0"), "width must be a positive number"),
+        (lambda: models.digits_cnn(classes=10.0), "classes must be a positive integer"),
+    ],
+)
+def test_arguments_of_the_wrong_type_are_a_type_error(call, message):
+    with pytest.raises(TypeError, match=message):
         call()
 
 
@@ -186,11 +198,11 @@ def test_squeezenet_design_bad_arguments(kwargs, message):
 def test_shufflenet_2x_matches_table5_budget():
     # ShuffleNet 2x (g = 3) against 1.0 MobileNet-224 at equal budget (Table 5: 524M, 569M)
     paper = paper_table("shufflenet_table5").set_index("model")["mult_adds_millions"]
-    shufflenet = profile_model(models.shufflenet(groups=3, scale=2.0)).macs
+    shufflenet = profile_model(models.shufflenet(groups=3, width=2.0)).macs
     mobilenet = profile_model(models.mobilenet_v1()).macs
     assert abs(shufflenet / (paper["ShuffleNet 2x (g = 3)"] * 1e6) - 1) < 0.005
     assert abs(mobilenet / (paper["1.0 MobileNet-224"] * 1e6) - 1) < 0.005
-    assert models.shufflenet(groups=3, scale=2.0).get_layer("conv1").filters == 48
+    assert models.shufflenet(groups=3, width=2.0).get_layer("conv1").filters == 48
 
 
 def test_digits_cnn_depth_from_its_blocks_table():
@@ -202,7 +214,9 @@ def test_digits_cnn_depth_from_its_blocks_table():
     ds3_layers = ("ds3_dw", "ds3_dw_bn", "ds3_pw", "ds3_pw_bn")
     ds3 = sum(full.get_layer(n).count_params() for n in ds3_layers)
     assert shallow.count_params() == full.count_params() - ds3 - (128 - 64) * 10
-    with pytest.raises(ValueError, match="blocks must be"):
+    with pytest.raises(TypeError, match=r"blocks must be a tuple of SeparableRow"):
         models.digits_cnn(blocks=[(32, 1)])
+    with pytest.raises(ValueError, match="blocks must not be empty"):
+        models.digits_cnn(blocks=())
     with pytest.raises(ValueError, match="too small|at least"):
         models.digits_cnn(input_shape=(4, 4, 1))

@@ -42,17 +42,17 @@ def formula_macs(model):
 
 
 BUILDERS = {
-    "mobilenet_v1 0.5 128": lambda: models.mobilenet_v1(alpha=0.5, input_shape=(128, 128, 3)),
+    "mobilenet_v1 0.5 128": lambda: models.mobilenet_v1(width=0.5, input_shape=(128, 128, 3)),
     "conv mobilenet_v1 28": lambda: models.mobilenet_v1(
         depthwise=False, input_shape=(28, 28, 1), classes=10
     ),
-    "mobilenet_v2 1.4 96": lambda: models.mobilenet_v2(alpha=1.4, input_shape=(96, 96, 3)),
+    "mobilenet_v2 1.4 96": lambda: models.mobilenet_v2(width=1.4, input_shape=(96, 96, 3)),
     "mobilenet_v2 0.35 32": lambda: models.mobilenet_v2(
-        alpha=0.35, input_shape=(32, 32, 3), classes=10
+        width=0.35, input_shape=(32, 32, 3), classes=10
     ),
     "squeezenet 227": models.squeezenet,
     "squeezenet 28": lambda: models.squeezenet(input_shape=(28, 28, 1), classes=10),
-    "shufflenet g2 0.5x": lambda: models.shufflenet(groups=2, scale=0.5),
+    "shufflenet g2 0.5x": lambda: models.shufflenet(groups=2, width=0.5),
     "shufflenet g8 32": lambda: models.shufflenet(groups=8, input_shape=(32, 32, 3), classes=10),
 }
 APPLICATIONS = {
@@ -248,10 +248,10 @@ def test_profile_is_a_model_profile():
 
 
 def test_cli_profile_text(capsys):
-    assert main(["profile", "mobilenet_v2", "--alpha", "1.4", "--input-size", "224"]) == 0
+    assert main(["profile", "mobilenet_v2", "--width", "1.4", "--input-size", "224"]) == 0
     out = capsys.readouterr().out
     assert "block_16_project" in out
-    expected = profile_model(models.mobilenet_v2(alpha=1.4)).macs
+    expected = profile_model(models.mobilenet_v2(width=1.4)).macs
     assert f"MACs: {expected:,}" in out
 
 
@@ -268,11 +268,11 @@ def test_cli_profile_csv_and_markdown(capsys):
     ("argv", "message"),
     [
         (["profile", "resnet"], "unknown model 'resnet'"),
-        (["profile", "squeezenet", "--alpha", "2"], "--alpha applies only to"),
+        (["profile", "squeezenet", "--width", "2"], "--width applies only to"),
         (["profile", "mobilenet_v1", "--input-size", "8"], "too small"),
-        (["profile", "mobilenet_v1", "--alpha", "-1"], "alpha must be a positive number"),
+        (["profile", "mobilenet_v1", "--width", "-1"], "width must be a positive number"),
         (["profile", "mobilenet_v1", "--format", "pdf"], "invalid choice"),
-        (["profile", "mobilenet_v1", "--alpha", "x"], "invalid float value"),
+        (["profile", "mobilenet_v1", "--width", "x"], "invalid float value"),
     ],
 )
 def test_cli_errors_are_one_line_with_status_2(argv, message, capsys):

@@ -298,7 +298,7 @@ def test_prune_filters_flatten_dense():
 
 
 def test_prune_filters_mobilenet_v1():
-    model = models.mobilenet_v1(alpha=0.25, input_shape=(28, 28, 1), classes=10)
+    model = models.mobilenet_v1(width=0.25, input_shape=(28, 28, 1), classes=10)
     small = prune_filters(model, 0.5)
     before, after = profile_model(model), profile_model(small)
     assert small.output_shape == model.output_shape
@@ -366,12 +366,14 @@ def test_bad_inputs_name_argument(tmp_path):
         MagnitudePruning(PolynomialSchedule(0, 0.5, 0, 1), frequency=0)
     with pytest.raises(ValueError, match="scope"):
         MagnitudePruning(PolynomialSchedule(0, 0.5, 0, 1), scope="all")
-    with pytest.raises(ValueError, match="schedule"):
+    with pytest.raises(TypeError, match="schedule"):
         MagnitudePruning(0.5)
     with pytest.raises(ValueError, match="sparsities"):
         sensitivity_scan(model, data(8), [1.5])
-    with pytest.raises(ValueError, match="data"):
+    with pytest.raises(TypeError, match=r"data must be a pair \(x, y\)"):
         sensitivity_scan(model, np.zeros((8, 12, 12, 3)), [0.5])
+    with pytest.raises(ValueError, match="data must hold as many"):
+        sensitivity_scan(model, (np.zeros((8, 12, 12, 3)), np.zeros(7)), [0.5])
     with pytest.raises(ValueError, match="metric"):
         sensitivity_scan(model, data(8), [0.5], metric="f1")
     with pytest.raises(TypeError, match="model_or_bytes must be a keras.Model, bytes"):

@@ -40,8 +40,8 @@ def files():
 @pytest.mark.parametrize("variant", ["int8", "int8 per-tensor"])
 def test_int8_accuracy_within_one_point_of_float32(files, variant):
     flat, (x_test, y_test) = files
-    acc32 = tflite.evaluate(flat["float32"], x_test, y_test)
-    acc8 = tflite.evaluate(flat[variant], x_test, y_test)
+    acc32 = training.accuracy(flat["float32"], (x_test, y_test))
+    acc8 = training.accuracy(flat[variant], (x_test, y_test))
     assert acc32 > 0.9
     assert abs(acc8 - acc32) <= 0.010, (acc32, acc8)
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from mobilecourse import models, tflite
+from mobilecourse import models, tflite, training
 from mobilecourse import quantize as q
 
 # --- affine quantization ------------------------------------------------------------
@@ -194,15 +194,17 @@ def test_int8_file_has_int8_input_and_output(converted):
     assert tflite.interpreter(files["float32"]).get_input_details()[0]["dtype"] == np.float32
 
 
-def test_evaluate_against_keras_labels(converted):
+def test_accuracy_of_a_tflite_file_against_keras_labels(converted):
     model, x, files = converted
     labels = keras.ops.convert_to_numpy(model(x)).argmax(axis=1)
-    assert tflite.evaluate(files["float32"], x, labels) == 1.0
-    assert tflite.evaluate(files["int8"], x, labels) >= 0.7
+    assert training.accuracy(files["float32"], (x, labels)) == 1.0
+    assert training.accuracy(files["int8"], (x, labels)) >= 0.7
     one_hot = np.eye(10)[labels]
-    assert tflite.evaluate(files["float16"], x, one_hot) >= 0.95
-    with pytest.raises(ValueError, match="same number"):
-        tflite.evaluate(files["float32"], x, labels[:-1])
+    assert training.accuracy(files["float16"], (x, one_hot)) >= 0.95
+    with pytest.raises(ValueError, match="as many"):
+        training.accuracy(files["float32"], (x, labels[:-1]))
+    with pytest.raises(TypeError, match="data must be a pair"):
+        training.accuracy(files["float32"], x)
 
 
 def test_invoke_times_helper(converted):
@@ -296,5 +298,5 @@ def test_per_channel_argument_rules():
     model = tiny_model()
     with pytest.raises(ValueError, match="per_channel=False applies to mode 'dynamic' or 'int8'"):
         tflite.to_tflite(model, "float16", per_channel=False)
-    with pytest.raises(ValueError, match="per_channel must be True or False"):
+    with pytest.raises(TypeError, match="per_channel must be True or False"):
         tflite.to_tflite(model, "dynamic", per_channel="no")

@@ -36,7 +36,7 @@ def tf_float_ops_by_type(model) -> dict[str, int]:
 @pytest.mark.parametrize(
     "build",
     [
-        lambda: models.mobilenet_v1(alpha=0.5, input_shape=(128, 128, 3)),
+        lambda: models.mobilenet_v1(width=0.5, input_shape=(128, 128, 3)),
         models.squeezenet,
         lambda: models.shufflenet(groups=1),
         models.mobilenet_v2,

@@ -9,7 +9,7 @@ from mobilecourse import models, tflite
 
 def small_model():
     keras.utils.clear_session()
-    return models.shufflenet(groups=2, scale=0.5, input_shape=(32, 32, 3), classes=10)
+    return models.shufflenet(groups=2, width=0.5, input_shape=(32, 32, 3), classes=10)
 
 
 def test_float32_tflite_matches_keras():

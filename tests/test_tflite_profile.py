@@ -32,7 +32,7 @@ def test_a_hand_counted_model():
 COURSE_MODELS = {
     "digits_cnn": lambda: models.digits_cnn(width=1.0),
     "mobilenet_v2_0.35_96": lambda: models.mobilenet_v2(
-        alpha=0.35, input_shape=(96, 96, 3), classes=10
+        width=0.35, input_shape=(96, 96, 3), classes=10
     ),
     "shufflenet_g3_64": lambda: models.shufflenet(groups=3, input_shape=(64, 64, 3), classes=10),
     "squeezenet_64": lambda: models.squeezenet(input_shape=(64, 64, 3), classes=10),

@@ -126,7 +126,7 @@ def test_bad_numbers_are_refused(kwargs, match):
 def test_bad_variants_are_refused():
     with pytest.raises(ValueError, match="non-empty dict"):
         time_variants({})
-    with pytest.raises(ValueError, match="non-empty dict"):
+    with pytest.raises(TypeError, match="variants must be a dict"):
         time_variants([b""])
     with pytest.raises(TypeError, match="keras.Model"):
         time_variants({"a": "not a model"})

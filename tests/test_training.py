@@ -65,12 +65,17 @@ def test_cosine_schedule_decays_to_zero_over_the_run():
     [
         ({"schedule": "linear"}, r"schedule must be one of \('constant', 'cosine'\)"),
         ({"batch_size": 0}, "batch_size must be a positive integer"),
-        ({"epochs": True}, "epochs must be a positive integer"),
+        ({"epochs": 0}, "epochs must be a positive integer"),
     ],
 )
 def test_bad_schedule_and_sizes(kwargs, message):
     with pytest.raises(ValueError, match=message):
         training.fit(models.digits_cnn(), data.load_digits_dataset()[0], **kwargs)
+
+
+def test_sizes_of_the_wrong_type_are_a_type_error():
+    with pytest.raises(TypeError, match="epochs must be a positive integer, got True"):
+        training.fit(models.digits_cnn(), data.load_digits_dataset()[0], epochs=True)
 
 
 def test_every_step_is_a_full_batch_and_every_sample_is_seen():

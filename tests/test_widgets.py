@@ -11,8 +11,8 @@ def test_conv_costs_reproduce_mobilenet_table3():
     r = widgets.conv_costs(3, 512, 512, 14)
     assert (r["standard"].macs, r["standard"].params) == (462_422_016, 2_359_296)
     assert (r["separable"].macs, r["separable"].params) == (52_283_392, 266_752)
-    assert widgets.conv_costs(3, 512, 512, 14, alpha=0.75)["separable"].macs == 29_578_752
-    rho = widgets.conv_costs(3, 512, 512, 14, alpha=0.75, rho=0.714)
+    assert widgets.conv_costs(3, 512, 512, 14, width=0.75)["separable"].macs == 29_578_752
+    rho = widgets.conv_costs(3, 512, 512, 14, width=0.75, rho=0.714)
     assert rho["size"] == 10 and rho["separable"].macs == 15_091_200
     assert r["separable_ratio"] == pytest.approx(1 / 512 + 1 / 9)
 
@@ -27,7 +27,7 @@ def test_conv_costs_group_and_impossible_groups():
 def test_conv_explorer_updates_to_exact_numbers():
     explorer = widgets.conv_cost_explorer()
     assert "462,422,016" in explorer.result.value and "52,283,392" in explorer.result.value
-    explorer.controls["alpha"].value = 0.75
+    explorer.controls["width"].value = 0.75
     assert "29,578,752" in explorer.result.value
     explorer.controls["rho"].value = 0.7  # round(0.7 * 14) = 10, as the paper's 0.714
     assert "15,091,200" in explorer.result.value
@@ -36,7 +36,7 @@ def test_conv_explorer_updates_to_exact_numbers():
     assert f"{expected:,}" in explorer.result.value
     explorer.controls["groups"].value = 3
     assert "does not divide" not in explorer.result.value  # 384 = 3 x 128
-    explorer.controls["alpha"].value = 0.5  # 256 channels: 3 does not divide them
+    explorer.controls["width"].value = 0.5  # 256 channels: 3 does not divide them
     assert "groups=3 does not divide 256" in explorer.result.value
 
 
@@ -77,12 +77,12 @@ def test_mobilenet_costs_and_explorer():
     assert widgets.mobilenet_costs(1.0, 224) == (568_740_352, 4_209_088)
     explorer = widgets.mobilenet_explorer()
     assert "568,740,352" in explorer.result.value and "<svg" in explorer.result.value
-    explorer.controls["alpha"].value = 0.5
+    explorer.controls["width"].value = 0.5
     assert "149,497,088" in explorer.result.value
-    explorer.controls["alpha"].value = 1.0
+    explorer.controls["width"].value = 1.0
     explorer.controls["input_size"].value = 128
     assert "186,400,768" in explorer.result.value
-    explorer.controls["alpha"].value = 0.25
+    explorer.controls["width"].value = 0.25
     explorer.controls["input_size"].value = 96
     assert "MACs" in explorer.result.value
 
@@ -93,7 +93,10 @@ def test_explorer_repr_is_short_and_stable():
     )
 
 
-@pytest.mark.parametrize("kwargs", [{"alpha": 0}, {"rho": -1}, {"alpha": True}])
-def test_conv_costs_bad_multipliers(kwargs):
-    with pytest.raises(ValueError, match=next(iter(kwargs))):
+@pytest.mark.parametrize(
+    ("kwargs", "error"),
+    [({"width": 0}, ValueError), ({"rho": -1}, ValueError), ({"width": True}, TypeError)],
+)
+def test_conv_costs_bad_multipliers(kwargs, error):
+    with pytest.raises(error, match=next(iter(kwargs))):
         widgets.conv_costs(3, 8, 8, 8, **kwargs)
