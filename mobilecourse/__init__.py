@@ -6,25 +6,33 @@ environment that keeps TensorFlow quiet (unless already set). Lessons start with
 it, fixes the seeds (``MOBILECOURSE_SEED`` chooses another) and prints the versions in
 use.
 
-Modules, bottom up (a module imports only those above it):
+Modules, bottom up (a module imports only those on its line or above it):
+    _validate, units, lessons: argument checks (one wording, one error policy); byte
+        units; where the lesson notebooks are and their order.
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
     graph: reading a Keras model as layer calls, tensors and shapes; the one module
         that touches Keras internals.
-    blocks, models: Keras 3 building blocks and the reference architectures.
-    profile, report: per-layer cost profile of a Keras model (any input size), and its
-        formatting.
+    blocks, models: Keras 3 building blocks and the reference architectures, built
+        from config tables.
+    report, profile: per-layer cost profile of a Keras model (any input size) and its
+        formatting as text, Markdown or CSV.
     crosscheck: the profiler against TensorFlow's own count, on any keras.applications
-        model.
-    widgets: interactive cost calculators.
-    pruning, filter_pruning: magnitude pruning with its schedule; structured filter
-        pruning that rebuilds a smaller model.
+        model (``python -m mobilecourse zoo``).
+    data, cache: the paper tables and the offline digits (package data); trained
+        weights and converted files the lessons share, on disk.
+    widgets, app: interactive cost calculators; the same as a Voila web app.
     quantize, tflite: quantization maths; TFLite conversion run with LiteRT, and the
         cost of a .tflite file (profile_tflite).
+    timing: the one timing protocol (time_variants, Timing.faster_than).
+    training: the training recipe, accuracy (of a Keras model or a .tflite file),
+        distillation, BatchNorm re-estimation.
+    filter_pruning, pruning: structured filter pruning that rebuilds a smaller model;
+        magnitude pruning with its schedule and the sensitivity scan.
+    deploy: the capstone's budget, measurements and latency-aware search.
     checks: self-checking exercises for the lessons.
-    data: the paper tables the course cites and the offline digits (package data).
-    bench: the timing protocol (time_variants) and the measurements of make bench.
-    training, deploy: the training recipe, distillation; the capstone's budget and search.
-    cache: trained weights and converted files the lessons share, on disk.
+    release, slides: the student release; the lecture decks.
+    bench, bench_report: the measurements of ``make bench`` and their report.
+    __main__: the command line (``python -m mobilecourse``).
 
 Vocabulary: one argument name for one idea, everywhere in the package.
     width: width multiplier of a network (MobileNet's alpha, ShuffleNet's scale

@@ -40,6 +40,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from mobilecourse._validate import integer
+from mobilecourse.cache import machine_info
 
 # What lessons and students use from this module lives in its own modules; the names are
 # kept here so that lesson code such as ``bench.time_variants(...)`` reads the same.
@@ -451,36 +452,6 @@ def environment_size(
 
 
 # ---------------------------------------------------------------- machine and versions
-
-
-def machine_info() -> dict:
-    """CPU model, usable cores, total RAM (bytes) and OS of this machine (``None`` if unknown)."""
-    cpu = None
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            if line.lower().startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    ram_bytes = None
-    try:
-        for line in Path("/proc/meminfo").read_text().splitlines():
-            if line.startswith("MemTotal:"):
-                ram_bytes = int(line.split()[1]) * 1024  # reported in KiB
-                break
-    except (OSError, ValueError, IndexError):
-        pass
-    if hasattr(os, "sched_getaffinity"):
-        cores = len(os.sched_getaffinity(0))
-    else:
-        cores = os.cpu_count()
-    return {
-        "cpu": cpu or platform.processor() or None,
-        "cores": cores,
-        "ram_bytes": ram_bytes,
-        "os": platform.platform(),
-    }
 
 
 def versions() -> dict:

@@ -16,10 +16,11 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import platform
 import tempfile
 from pathlib import Path
 
-__all__ = ["CACHE_ENV", "MAX_BYTES", "cache_dir", "key", "lookup", "store"]
+__all__ = ["CACHE_ENV", "MAX_BYTES", "cache_dir", "key", "lookup", "machine_info", "store"]
 
 #: Environment variable: the cache folder, or ``off``.
 CACHE_ENV = "MOBILECOURSE_CACHE"
@@ -99,3 +100,33 @@ def _trim(folder: Path, max_bytes: int | None = None) -> None:
             break
         total -= path.stat().st_size
         path.unlink(missing_ok=True)
+
+
+def machine_info() -> dict:
+    """CPU model, usable cores, total RAM (bytes) and OS of this machine (``None`` if unknown)."""
+    cpu = None
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.lower().startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    ram_bytes = None
+    try:
+        for line in Path("/proc/meminfo").read_text().splitlines():
+            if line.startswith("MemTotal:"):
+                ram_bytes = int(line.split()[1]) * 1024  # reported in KiB
+                break
+    except (OSError, ValueError, IndexError):
+        pass
+    if hasattr(os, "sched_getaffinity"):
+        cores = len(os.sched_getaffinity(0))
+    else:
+        cores = os.cpu_count()
+    return {
+        "cpu": cpu or platform.processor() or None,
+        "cores": cores,
+        "ram_bytes": ram_bytes,
+        "os": platform.platform(),
+    }

@@ -451,13 +451,13 @@ def _baseline_name(x, y, seed: int) -> str:
     import os
     import platform
 
-    from mobilecourse import bench, cache
+    from mobilecourse import cache
 
     facts = {
         "recipe": BASELINE_RECIPE,
         "seed": seed,
         # float results depend on the CPU and on how many threads split the work
-        "cpu": bench.machine_info()["cpu"],
+        "cpu": cache.machine_info()["cpu"],
         "machine": platform.machine(),
         "cpus": sorted(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else None,
     }
