@@ -371,7 +371,7 @@ class TFLiteProfile:
         )
 
 
-def profile_tflite(model) -> TFLiteProfile:
+def profile_tflite(flatbuffer) -> TFLiteProfile:
     """Count the MACs and parameter bytes of a ``.tflite`` file, operator by operator.
 
     Read with the LiteRT interpreter's operator and tensor details (no delegate, so the
@@ -382,7 +382,7 @@ def profile_tflite(model) -> TFLiteProfile:
     stored as float16 is read through its ``DEQUANTIZE``.
 
     Args:
-        model: the file's bytes, or a path to a ``.tflite`` file.
+        flatbuffer: the file's bytes, or a path to a ``.tflite`` file.
 
     Returns:
         A :class:`TFLiteProfile`; for a file converted from a Keras model its ``macs`` and
@@ -390,20 +390,22 @@ def profile_tflite(model) -> TFLiteProfile:
         kernels and biases, so parameters are compared by kernel weights).
 
     Raises:
-        TypeError: ``model`` is neither bytes nor a path.
+        TypeError: ``flatbuffer`` is neither bytes nor a path.
         ValueError: the file does not exist or is not a TFLite flatbuffer.
     """
     from ai_edge_litert.interpreter import Interpreter, OpResolverType
 
-    if isinstance(model, (str, os.PathLike)):
-        path = Path(model)
+    if isinstance(flatbuffer, (str, os.PathLike)):
+        path = Path(flatbuffer)
         if not path.is_file():
-            raise ValueError(f"model: no such .tflite file: {path}")
+            raise ValueError(f"flatbuffer: no such .tflite file: {path}")
         flatbuffer = path.read_bytes()
-    elif isinstance(model, (bytes, bytearray)):
-        flatbuffer = bytes(model)
+    elif isinstance(flatbuffer, (bytes, bytearray)):
+        flatbuffer = bytes(flatbuffer)
     else:
-        raise TypeError(f"model must be a .tflite file's bytes or path, got {type(model).__name__}")
+        raise TypeError(
+            f"flatbuffer must be a .tflite file's bytes or path, got {type(flatbuffer).__name__}"
+        )
     try:
         with _quiet_native_stderr():
             interp = Interpreter(
@@ -411,7 +413,7 @@ def profile_tflite(model) -> TFLiteProfile:
                 experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
             )
     except ValueError as err:
-        raise ValueError(f"model is not a TFLite flatbuffer: {err}") from None
+        raise ValueError(f"flatbuffer is not a TFLite flatbuffer: {err}") from None
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
     ops = interp._get_ops_details()  # LiteRT's only API for the operator list
     produced = {int(i): op for op in ops for i in op["outputs"]}

@@ -87,7 +87,7 @@ def test_a_path_works_and_the_table_and_text_show_the_ops(tmp_path):
 @pytest.mark.parametrize(
     ("value", "error", "match"),
     [
-        (42, TypeError, "bytes or path"),
+        (42, TypeError, "flatbuffer must be a .tflite file.s bytes or path"),
         ("no/such/file.tflite", ValueError, "no such .tflite file"),
         (b"not a flatbuffer", ValueError, "not a TFLite flatbuffer"),
     ],
