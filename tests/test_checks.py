@@ -103,6 +103,16 @@ MISTAKES = [
         "stride",
     ),
     (
+        checks.check_conv_output_size,
+        lambda s, k, st, p: math.ceil(s / st) if p == "same" else math.ceil((s - k) / st) + 1,
+        "round (size - k) / stride down",
+    ),
+    (
+        checks.check_conv_macs,
+        lambda shape, n, k, st, p: _conv_out(shape, n, k, st, p)[0] ** 2 * k * k * shape[2] * n,
+        "need not be square",
+    ),
+    (
         checks.check_conv_macs,
         lambda shape, n, k, st, p: shape[0] * shape[1] * k * k * shape[2] * n,
         "input size",

@@ -60,6 +60,11 @@ SEPARABLE_MISTAKES = [
         "already shrank",
     ),
     (lambda *a: 2 * separable_right(*a), "FLOPs"),
+    # a square map assumed: the height used for the width too
+    (
+        lambda shape, n, k, s: separable_right((shape[0], shape[0], shape[2]), n, k, s),
+        "need not be square",
+    ),
 ]
 
 RATIO_MISTAKES = [

@@ -22,6 +22,8 @@ def check_conv_output_size(fn: Callable[[int, int, int, str], int]) -> None:
             (227, 11, 4, "valid"),
             (32, 5, 1, "valid"),
             (14, 3, 1, "same"),
+            (224, 11, 4, "valid"),  # (224 - 11) / 4 = 53.25: floor, not ceil
+            (32, 5, 2, "valid"),
         ],
         reference=costs.output_size,
         mistakes=[
@@ -34,6 +36,11 @@ def check_conv_output_size(fn: Callable[[int, int, int, str], int]) -> None:
                 'With padding="valid" count the positions: floor((size - k) / stride) + 1; '
                 "the +1 is missing.",
                 lambda s, k, st, p: -(-s // st) if p == "same" else (s - k) // st,
+            ),
+            Mistake(
+                'With padding="valid" a window that does not fit is dropped: round '
+                "(size - k) / stride down (floor), not up.",
+                lambda s, k, st, p: -(-s // st) if p == "same" else -(-(s - k) // st) + 1,
             ),
             Mistake(
                 'With padding="valid" the kernel also moves by the stride: divide by it.',
@@ -61,6 +68,10 @@ def check_conv_macs(fn: Callable[..., int]) -> None:
         oh, ow, n = _conv_out(shape, filters, k, s, p)
         return _conv_macs(shape, filters, k, s, p) + oh * ow * n
 
+    def height_twice(shape, filters, k, s, p):
+        oh, _, n = _conv_out(shape, filters, k, s, p)
+        return oh * oh * k * k * shape[2] * n
+
     def no_input_channels(shape, filters, k, s, p):
         oh, ow, n = _conv_out(shape, filters, k, s, p)
         return oh * ow * k * k * n
@@ -73,6 +84,8 @@ def check_conv_macs(fn: Callable[..., int]) -> None:
             ((14, 14, 512), 512, 3, 1, "same"),
             ((32, 32, 16), 8, 5, 1, "valid"),
             ((224, 224, 3), 32, 3, 2, "same"),
+            ((28, 20, 16), 32, 3, 2, "same"),  # not square: height and width differ
+            ((17, 9, 4), 8, 3, 2, "valid"),
         ],
         reference=_conv_macs,
         mistakes=[
@@ -94,6 +107,11 @@ def check_conv_macs(fn: Callable[..., int]) -> None:
             Mistake(
                 "Each filter looks at every input channel: multiply by the input channels too.",
                 no_input_channels,
+            ),
+            Mistake(
+                "The output is H_out x W_out positions, not H_out squared: a map need not "
+                "be square.",
+                height_twice,
             ),
         ],
     )

@@ -60,6 +60,10 @@ def check_separable_macs(fn: Callable[..., int]) -> None:
         h, w, m = shape
         return parts(shape, filters, k, s)[2] + m * filters * h * w
 
+    def height_twice(shape, filters, k, s):
+        h, _, m = shape
+        return _separable_macs((h, h, m), filters, k, s)
+
     hint_full = (
         "The depthwise part was counted as a full convolution. Each depthwise filter sees "
         "only its own channel: it costs Dk*Dk per channel and output position, Dk^2*M*Dout^2 "
@@ -74,6 +78,7 @@ def check_separable_macs(fn: Callable[..., int]) -> None:
             ((112, 112, 64), 128, 3, 2),
             ((7, 7, 1024), 1024, 3, 1),
             ((15, 15, 8), 16, 5, 2),
+            ((28, 20, 16), 24, 3, 2),  # not square: height and width differ
         ],
         reference=_separable_macs,
         mistakes=[
@@ -107,6 +112,11 @@ def check_separable_macs(fn: Callable[..., int]) -> None:
             Mistake(
                 "That is FLOPs (2 x MACs). Report multiply-accumulates.",
                 lambda *a: 2 * _separable_macs(*a),
+            ),
+            Mistake(
+                "The output has H_out x W_out positions, not H_out squared: a feature map "
+                "need not be square.",
+                height_twice,
             ),
         ],
     )
