@@ -12,6 +12,7 @@ from mobilecourse.data import DATA_DIR, available_tables, paper_table
 EXPECTED = {
     "mobilenet_v1",
     "mobilenet_v1_table2",
+    "mobilenet_v1_table9",
     "mobilenet_v2_table4",
     "mobilenet_v2_memory",
     "shufflenet_table1",

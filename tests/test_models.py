@@ -220,3 +220,17 @@ def test_digits_cnn_depth_from_its_blocks_table():
         models.digits_cnn(blocks=())
     with pytest.raises(ValueError, match="too small|at least"):
         models.digits_cnn(input_shape=(4, 4, 1))
+
+
+def test_mobilenet_table9_macs_and_squeezenet_flops():
+    """Table 9: 0.50 MobileNet-160's mult-adds are MACs; SqueezeNet's "1700" are FLOPs."""
+    table9 = paper_table("mobilenet_v1_table9").set_index("model")
+    half = profile_model(models.mobilenet_v1(width=0.5, input_shape=(160, 160, 3)))
+    paper = table9.loc["0.50 MobileNet-160", "mult_adds_millions"]
+    assert paper == 76 and abs(half.macs / 1e6 / paper - 1) < 0.01  # 76.5M: the paper rounds down
+    assert round(half.weights / 1e6, 2) == table9.loc["0.50 MobileNet-160", "params_millions"]
+    squeezenet = profile_model(models.squeezenet())
+    assert round(squeezenet.params / 1e6, 2) == table9.loc["SqueezeNet", "params_millions"]
+    # 832.7M MACs: the printed 1700 is twice that (FLOPs), not the MAC count
+    assert round(2 * squeezenet.macs / 1e8) * 100 == table9.loc["SqueezeNet", "mult_adds_millions"]
+    assert abs(squeezenet.macs / 1e6 - 1700) > 800
