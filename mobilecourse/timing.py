@@ -190,22 +190,17 @@ def time_variants(
     for _ in range(rounds):
         for name, interp in interpreters.items():
             medians[name].append(statistics.median(tflite.invoke_times(interp, runs, warmup)))
-    timings = {}
-    for name, values in medians.items():
-        median = statistics.median(values)
-        if median < MIN_CALL_MS:
+    timings = {
+        name: Timing(tuple(values), batch, threads, runs, tflite_bytes=len(files[name]))
+        for name, values in medians.items()
+    }
+    for name, timing in timings.items():
+        if timing.median_ms < MIN_CALL_MS:
             raise ValueError(
-                f"variant {name!r} takes {1000 * median:.1f} us per call, too little to time "
-                f"apart from the interpreter's overhead (>= {MIN_CALL_MS} ms): time it on a "
-                f"larger batch (batch={batch} now)"
+                f"variant {name!r} takes {1000 * timing.median_ms:.1f} us per call, too little "
+                f"to time apart from the interpreter's overhead (>= {MIN_CALL_MS} ms): time it "
+                f"on a larger batch (batch={batch} now)"
             )
-        timings[name] = Timing(
-            round_ms=tuple(values),
-            batch=batch,
-            threads=threads,
-            runs=runs,
-            tflite_bytes=len(files[name]),
-        )
     return timings
 
 

@@ -14,7 +14,14 @@ silently inherit them.
 
 from __future__ import annotations
 
-from mobilecourse._validate import choice, dataset, fraction, integer, positive_number
+from mobilecourse._validate import (
+    built_model,
+    choice,
+    dataset,
+    fraction,
+    integer,
+    positive_number,
+)
 
 __all__ = [
     "BASELINE_RECIPE",
@@ -355,8 +362,6 @@ def accuracy(model, data, batch_size: int = 256) -> float:
         interp = tflite.interpreter(bytes(model))
         outputs = [tflite.run(interp, sample[None]) for sample in x.astype("float32")]
         return top1(y, np.concatenate(outputs))
-    from mobilecourse._validate import built_model
-
     return top1(y, predict(built_model(model), x, batch_size))
 
 
