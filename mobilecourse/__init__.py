@@ -7,8 +7,9 @@ it, fixes the seeds (``MOBILECOURSE_SEED`` chooses another) and prints the versi
 use.
 
 Modules, bottom up (a module imports only those on its line or above it):
-    _validate, units, lessons: argument checks (one wording, one error policy); byte
-        units; where the lesson notebooks are and their order.
+    _validate, units, lessons, references: argument checks (one wording, one error
+        policy); byte units; where the lesson notebooks are and their order; the
+        reading list (each lesson's papers).
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
     graph: reading a Keras model as layer calls, tensors and shapes; the one module
         that touches Keras internals.

@@ -116,6 +116,10 @@ def _parser() -> argparse.ArgumentParser:
     sli.add_argument("out_dir", nargs="?", help="folder for the decks (default: slides/)")
     app = sub.add_parser("app", help="serve the cost calculators as a Voila web app")
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    ref = sub.add_parser("references", help="print the reading list (Markdown)")
+    ref.add_argument(
+        "--lesson", metavar="NN", help="one lesson's 'Papers and further reading' cell"
+    )
     return parser
 
 
@@ -309,6 +313,13 @@ def _app(args) -> int:
     return app.serve(port=args.port)
 
 
+def _references(args) -> int:
+    from mobilecourse import references
+
+    print(references.reading_markdown(args.lesson))
+    return 0
+
+
 _COMMANDS = {
     "bench": _bench,
     "perturb": _perturb,
@@ -316,6 +327,7 @@ _COMMANDS = {
     "release": _release,
     "slides": _slides,
     "app": _app,
+    "references": _references,
 }
 
 

@@ -1,0 +1,238 @@
+"""The course's reading list: every paper a lesson builds on, once, with the lessons that use it.
+
+Each lesson ends with a "Papers and further reading" cell whose text is
+``reading_markdown(lesson)``, and the README's reading list is ``reading_markdown()``;
+``tests/test_references.py`` keeps both equal to this module, so a paper is added or
+corrected here only (``python -m mobilecourse references --lesson NN`` prints the cell).
+Nothing here points outside the repository: papers are cited by authors, title, venue,
+year and arXiv identifier, which find them in any library.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mobilecourse._validate import integer
+
+__all__ = ["PAPERS", "Paper", "papers_for", "reading_markdown"]
+
+#: The lessons, numbered as the notebooks are (``NN_name.ipynb``).
+LESSON_NUMBERS = tuple(f"{n:02d}" for n in range(9))
+
+
+@dataclass(frozen=True)
+class Paper:
+    """One reference.
+
+    Attributes:
+        authors: as the paper lists them ("et al." after three).
+        year: of the venue (or of the preprint when there is no venue).
+        title: the paper's title.
+        venue: conference, journal, workshop or publisher; "arXiv preprint" if none.
+        arxiv: the arXiv identifier, or "" for work not on arXiv.
+        lessons: the lessons that use it, e.g. ``("02", "03")``.
+        read_for: what to read it for, in a few words.
+    """
+
+    authors: str
+    year: int
+    title: str
+    venue: str
+    arxiv: str
+    lessons: tuple[str, ...]
+    read_for: str
+
+    def markdown(self) -> str:
+        """The reference as one Markdown line (no link: the identifier is enough)."""
+        where = [] if self.venue == "arXiv preprint" else [f"{self.venue}."]
+        where += [f"arXiv:{self.arxiv}."] if self.arxiv else []
+        return (
+            f"{self.authors} ({self.year}). *{self.title}*. {' '.join(where)} "
+            f"Read for: {self.read_for}."
+        )
+
+
+PAPERS: tuple[Paper, ...] = (
+    Paper(
+        "J. Nielsen", 1993, "Usability Engineering", "Academic Press (chapter 5)", "",
+        ("00",), "the 0.1 s / 1 s / 10 s response-time limits",
+    ),
+    Paper(
+        "M. Horowitz", 2014, "Computing's energy problem (and what we can do about it)",
+        "IEEE International Solid-State Circuits Conference (ISSCC)", "",
+        ("00",), "the energy of arithmetic and memory access at 45 nm",
+    ),
+    Paper(
+        "A. Canziani, A. Paszke, E. Culurciello", 2016,
+        "An Analysis of Deep Neural Network Models for Practical Applications",
+        "arXiv preprint", "1605.07678",
+        ("00",), "accuracy, operations, memory and power of ImageNet networks measured together",
+    ),
+    Paper(
+        "S. Han, J. Pool, J. Tran, W. J. Dally", 2015,
+        "Learning both Weights and Connections for Efficient Neural Networks",
+        "Advances in Neural Information Processing Systems (NeurIPS)", "1506.02626",
+        ("00", "06"), "magnitude pruning with retraining; the energy table",
+    ),
+    Paper(
+        "S. Han, H. Mao, W. J. Dally", 2016,
+        "Deep Compression: Compressing Deep Neural Networks with Pruning, Trained Quantization "
+        "and Huffman Coding",
+        "International Conference on Learning Representations (ICLR)", "1510.00149",
+        ("00", "03", "07"), "the three-stage pipeline and its storage accounting",
+    ),
+    Paper(
+        "K. Simonyan, A. Zisserman", 2015,
+        "Very Deep Convolutional Networks for Large-Scale Image Recognition",
+        "International Conference on Learning Representations (ICLR)", "1409.1556",
+        ("01", "02"), "stacks of 3×3 filters instead of large ones (VGG)",
+    ),
+    Paper(
+        "C. Szegedy, V. Vanhoucke, S. Ioffe, et al.", 2016,
+        "Rethinking the Inception Architecture for Computer Vision",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1512.00567",
+        ("01",), "factorizing convolutions into smaller and asymmetric (1×N, N×1) ones",
+    ),
+    Paper(
+        "A. G. Howard, M. Zhu, B. Chen, et al.", 2017,
+        "MobileNets: Efficient Convolutional Neural Networks for Mobile Vision Applications",
+        "arXiv preprint", "1704.04861",
+        ("00", "02", "03"), "depthwise separable convolutions, width and resolution multipliers",
+    ),
+    Paper(
+        "F. Chollet", 2017, "Xception: Deep Learning with Depthwise Separable Convolutions",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1610.02357",
+        ("02",), "decoupling spatial and cross-channel correlations",
+    ),
+    Paper(
+        "A. Krizhevsky, I. Sutskever, G. E. Hinton", 2012,
+        "ImageNet Classification with Deep Convolutional Neural Networks",
+        "Advances in Neural Information Processing Systems (NeurIPS)", "",
+        ("03",), "AlexNet, the baseline SqueezeNet is measured against",
+    ),
+    Paper(
+        "F. N. Iandola, S. Han, M. W. Moskewicz, et al.", 2016,
+        "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
+        "arXiv preprint", "1602.07360",
+        ("03", "07"), "fire modules, the design space, and compression on top",
+    ),
+    Paper(
+        "K. He, X. Zhang, S. Ren, J. Sun", 2016, "Deep Residual Learning for Image Recognition",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1512.03385",
+        ("04", "05"), "residual connections and the bottleneck unit",
+    ),
+    Paper(
+        "S. Xie, R. Girshick, P. Dollár, Z. Tu, K. He", 2017,
+        "Aggregated Residual Transformations for Deep Neural Networks",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1611.05431",
+        ("04",), "ResNeXt: group convolutions inside the residual unit",
+    ),
+    Paper(
+        "X. Zhang, X. Zhou, M. Lin, J. Sun", 2018,
+        "ShuffleNet: An Extremely Efficient Convolutional Neural Network for Mobile Devices",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1707.01083",
+        ("04",), "pointwise group convolutions and the channel shuffle",
+    ),
+    Paper(
+        "N. Ma, X. Zhang, H.-T. Zheng, J. Sun", 2018,
+        "ShuffleNet V2: Practical Guidelines for Efficient CNN Architecture Design",
+        "European Conference on Computer Vision (ECCV)", "1807.11164",
+        ("04",), "why MACs are not latency: memory access cost",
+    ),
+    Paper(
+        "M. Sandler, A. Howard, M. Zhu, A. Zhmoginov, L.-C. Chen", 2018,
+        "MobileNetV2: Inverted Residuals and Linear Bottlenecks",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1801.04381",
+        ("00", "05"), "linear bottlenecks, inverted residuals, memory-efficient inference",
+    ),
+    Paper(
+        "M. Zhu, S. Gupta", 2017,
+        "To prune, or not to prune: exploring the efficacy of pruning for model compression",
+        "arXiv preprint", "1710.01878",
+        ("06",), "gradual pruning with the cubic sparsity schedule",
+    ),
+    Paper(
+        "H. Li, A. Kadav, I. Durdanovic, H. Samet, H. P. Graf", 2017,
+        "Pruning Filters for Efficient ConvNets",
+        "International Conference on Learning Representations (ICLR)", "1608.08710",
+        ("06",), "structured pruning of whole filters by their L1 norm",
+    ),
+    Paper(
+        "J.-H. Luo, J. Wu, W. Lin", 2017,
+        "ThiNet: A Filter Level Pruning Method for Deep Neural Network Compression",
+        "IEEE International Conference on Computer Vision (ICCV)", "1707.06342",
+        ("06",), "choosing filters to prune from the next layer's statistics",
+    ),
+    Paper(
+        "B. Jacob, S. Kligys, B. Chen, et al.", 2018,
+        "Quantization and Training of Neural Networks for Efficient Integer-Arithmetic-Only "
+        "Inference",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1712.05877",
+        ("07",), "the affine int8 scheme TFLite runs",
+    ),
+    Paper(
+        "M. Rastegari, V. Ordonez, J. Redmon, A. Farhadi", 2016,
+        "XNOR-Net: ImageNet Classification Using Binary Convolutional Neural Networks",
+        "European Conference on Computer Vision (ECCV)", "1603.05279",
+        ("07",), "binary weights (BWN) and XNOR-popcount convolutions",
+    ),
+    Paper(
+        "W. Chen, J. T. Wilson, S. Tyree, K. Q. Weinberger, Y. Chen", 2015,
+        "Compressing Neural Networks with the Hashing Trick",
+        "International Conference on Machine Learning (ICML)", "1504.04788",
+        ("07",), "HashedNets: weights shared by a hash, with no stored index",
+    ),
+    Paper(
+        "G. Hinton, O. Vinyals, J. Dean", 2015, "Distilling the Knowledge in a Neural Network",
+        "NIPS Deep Learning Workshop", "1503.02531",
+        ("08",), "knowledge distillation with a temperature",
+    ),
+    Paper(
+        "M. Tan, B. Chen, R. Pang, et al.", 2019,
+        "MnasNet: Platform-Aware Neural Architecture Search for Mobile",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)", "1807.11626",
+        ("08",), "searching with measured latency in the reward",
+    ),
+)
+
+
+def _lesson(value: object) -> str:
+    """A lesson number as ``"NN"`` (accepts ``3``, ``"3"`` or ``"03"``)."""
+    if isinstance(value, str) and value.isdigit():
+        value = int(value)
+    number = integer(value, "lesson", minimum=0, maximum=len(LESSON_NUMBERS) - 1)
+    return LESSON_NUMBERS[number]
+
+
+def papers_for(lesson: object) -> list[Paper]:
+    """The papers a lesson uses, oldest first (then by first author)."""
+    number = _lesson(lesson)
+    return sorted((p for p in PAPERS if number in p.lessons), key=lambda p: (p.year, p.authors))
+
+
+def reading_markdown(lesson: object = None) -> str:
+    """The reading list as Markdown: one lesson's cell, or the whole course (by lesson).
+
+    Args:
+        lesson: a lesson number (``3``, ``"03"``), or ``None`` for the course's list.
+
+    Returns:
+        For a lesson, the text of its "Papers and further reading" cell; for the course,
+        one "Lesson NN" list per lesson, each paper under the first lesson that uses it.
+    """
+    if lesson is not None:
+        lines = ["## Papers and further reading", ""]
+        lines += [f"- {p.markdown()}" for p in papers_for(lesson)]
+        return "\n".join(lines)
+    lines = []
+    seen: set[Paper] = set()
+    for number in LESSON_NUMBERS:
+        new = [p for p in papers_for(number) if p not in seen]
+        again = [p for p in papers_for(number) if p in seen]
+        seen.update(new)
+        lines += ["", f"**Lesson {number}**", ""]
+        lines += [f"- {p.markdown()}" for p in new]
+        if again:
+            names = "; ".join(f"{p.authors.split(',')[0]} ({p.year})" for p in again)
+            lines.append(f"- and, from earlier lessons: {names}")
+    return "\n".join(lines).strip()
