@@ -154,3 +154,42 @@ def test_resize_images_averages_down_and_keeps_the_batch():
         data.resize_images(x, 0)
     with pytest.raises(ValueError, match="images must be"):
         data.resize_images(x[0], 14)
+
+
+# ------------------------------------------------------------ which megabyte each table prints
+
+
+def test_model_size_tables_print_mb_or_mib_as_lesson_00_says():
+    # Keras's own counts (built offline), x 4 bytes: the Core ML benchmark prints decimal MB,
+    # the UNC deck's netscope table MiB, and its VGG16 row is the MiB of VGG16 minus fc8.
+    import keras
+
+    counts = {
+        "Inception v3": keras.applications.InceptionV3(weights=None).count_params(),
+        "ResNet-50": keras.applications.ResNet50(weights=None).count_params(),
+        "VGG16": keras.applications.VGG16(weights=None).count_params(),
+    }
+    assert counts == {"Inception v3": 23_851_784, "ResNet-50": 25_636_712, "VGG16": 138_357_544}
+    sizes = paper_table("model_sizes").set_index(["model", "published_in"])["size_mb"]
+    for model, n in counts.items():
+        assert round(4 * n / 1e6) == round(sizes[model, "Core ML benchmark"])
+    assert (
+        round(4 * counts["Inception v3"] / 2**20)
+        == sizes["Inception v3", "UNC deck table (netscope)"]
+    )
+    assert (
+        abs(4 * counts["ResNet-50"] / 2**20 - sizes["ResNet-50", "UNC deck table (netscope)"]) < 0.2
+    )
+    fc8 = 4096 * 1000 + 1000
+    assert (
+        round(4 * (counts["VGG16"] - fc8) / 2**20, 1) == sizes["VGG16", "UNC deck table (netscope)"]
+    )
+    assert abs(4 * counts["VGG16"] / 2**20 - 512.2) > 15  # with fc8 it fits neither unit
+
+
+def test_energy_rows_name_where_they_come_from():
+    energy = paper_table("energy")
+    low_precision = energy["bits"] < 32
+    assert energy.loc[low_precision, "source"].str.startswith("Horowitz").all()
+    assert energy.loc[~low_precision, "source"].str.startswith("Han et al. 2015").all()
+    assert energy["note"].str.contains("45 nm|SRAM|DRAM").all()
