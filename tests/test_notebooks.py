@@ -79,9 +79,11 @@ def test_exercises_follow_the_pattern(notebook):
         assert len(solutions) >= 2, "at least two exercises per lesson"
 
 
-def test_ends_with_key_takeaways(notebook):
+def test_ends_with_key_takeaways_then_papers(notebook):
+    # takeaways, perhaps a "Next:" pointer, then the reading list (tests/test_references.py)
     markdown = [c.source for c in notebook.cells if c.cell_type == "markdown"]
-    assert any(s.startswith("## Key takeaways") for s in markdown[-2:])
+    assert markdown[-1].startswith("## Papers and further reading")
+    assert any(s.startswith("## Key takeaways") for s in markdown[-3:-1])
 
 
 def test_macs_are_never_called_flops(notebook):
