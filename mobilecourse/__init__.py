@@ -15,6 +15,8 @@ Modules, bottom up (a module imports only those on its line or above it):
         that touches Keras internals.
     blocks, models: Keras 3 building blocks and the reference architectures, built
         from config tables.
+    diagrams: block diagrams read from a built model (boxes, edges, paper-like labels),
+        laid out without matplotlib and drawn with it; flow charts of steps.
     report, profile: per-layer cost profile of a Keras model (any input size) and its
         formatting as text, Markdown or CSV.
     crosscheck: the profiler against TensorFlow's own count, on any keras.applications
