@@ -19,11 +19,13 @@ from mobilecourse import blocks as block_lib  # `blocks` is an argument of digit
 from mobilecourse._validate import boolean, integer, items, positive_number
 
 __all__ = [
+    "ALEXNET_CONVS",
     "MOBILENET_V1_BLOCKS",
     "MOBILENET_V2_BLOCKS",
     "SHUFFLENET_REPEATS",
     "SHUFFLENET_STAGE2_CHANNELS",
     "SQUEEZENET_V1_0",
+    "alexnet",
     "make_divisible",
     "mobilenet_v1",
     "mobilenet_v2",
@@ -104,6 +106,28 @@ SQUEEZENET_V1_0 = (
 #: 3x3/2 conv with 16 x width filters, depthwise separable blocks (filters at width 1).
 DIGITS_CNN_BLOCKS = (SeparableRow(32, 1), SeparableRow(64, 2), SeparableRow(128, 2))
 
+
+class ConvRow(NamedTuple):
+    name: str
+    filters: int
+    kernel_size: int
+    strides: int
+    groups: int
+    pool_after: bool  # a 3x3/2 max-pool follows
+
+
+#: AlexNet's convolutions as Caffe's reference model has them (Krizhevsky et al. 2012, on
+#: two GPUs: conv2, conv4 and conv5 are group convolutions with g = 2); conv1 is "valid"
+#: on 227x227, the others "same"; fc6 and fc7 have 4096 units. The LRN layers hold no
+#: parameters and do no MACs, so they are left out.
+ALEXNET_CONVS = (
+    ConvRow("conv1", 96, 11, 4, 1, True),
+    ConvRow("conv2", 256, 5, 1, 2, True),
+    ConvRow("conv3", 384, 3, 1, 1, False),
+    ConvRow("conv4", 384, 3, 1, 2, False),
+    ConvRow("conv5", 256, 3, 1, 2, True),
+)
+
 #: ShuffleNet v1 stage 2 output channels per group count at 1x (Zhang et al. 2017,
 #: Table 1); stages 3 and 4 double them.
 SHUFFLENET_STAGE2_CHANNELS = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}
@@ -180,12 +204,16 @@ def mobilenet_v1(
     input_shape: tuple[int, int, int] = (224, 224, 3),
     classes: int = 1000,
     depthwise: bool = True,
+    blocks: tuple[SeparableRow, ...] = MOBILENET_V1_BLOCKS,
 ) -> keras.Model:
     """MobileNet v1 (Howard et al. 2017, Table 1).
 
     Cost:
         1.0 MobileNet-224: 568,740,352 MACs and 4,209,088 kernel weights (paper
         Table 6: 569M, 4.2M); ``depthwise=False`` ("Conv MobileNet", Table 4): 4866M.
+        Without the five 14x14x512 blocks (``blocks=MOBILENET_V1_BLOCKS[:6] +
+        MOBILENET_V1_BLOCKS[11:]``, the "Shallow MobileNet" of Table 5): 307,323,392
+        MACs and 2,875,328 kernel weights (paper: 307M, 2.9M).
 
     Args:
         width: width multiplier (the paper's α); every layer gets
@@ -194,18 +222,23 @@ def mobilenet_v1(
         classes: outputs of the final dense layer.
         depthwise: ``False`` replaces every depthwise separable block with a full
             3x3 convolution (the paper's "Conv MobileNet").
+        blocks: the body after the first convolution, as ``SeparableRow(filters,
+            strides)`` (filters at width 1); the default is the paper's Table 1.
 
     Returns:
-        A ``keras.Model`` named like ``mobilenet_v1_1.00_224``.
+        A ``keras.Model`` named like ``mobilenet_v1_1.00_224`` (``mobilenet_v1_custom_...``
+        for another ``blocks`` table).
 
     Raises:
-        ValueError: on an invalid argument or an input too small for five stride-2 steps.
+        TypeError: ``blocks`` is not a tuple of ``SeparableRow``.
+        ValueError: on an invalid argument or an input too small for the stride-2 steps.
     """
     width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
     boolean(depthwise, "depthwise")
-    steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in MOBILENET_V1_BLOCKS]
+    items(blocks, "blocks", SeparableRow, "SeparableRow(filters, strides)")
+    steps = [(3, 2, "same")] + [(3, row.strides, "same") for row in blocks]
     _check_fits("mobilenet_v1", input_shape, steps)
 
     def thinned(filters: int) -> int:
@@ -216,7 +249,7 @@ def mobilenet_v1(
 
     inputs = keras.Input(input_shape, name="input")
     x = block_lib.conv_bn_relu(inputs, filters=thinned(32), strides=2, name="conv1")
-    for i, row in enumerate(MOBILENET_V1_BLOCKS, start=1):
+    for i, row in enumerate(blocks, start=1):
         if depthwise:
             x = block_lib.depthwise_separable_block(
                 x, filters=thinned(row.filters), strides=row.strides, name=f"conv_ds_{i}"
@@ -226,6 +259,7 @@ def mobilenet_v1(
                 x, filters=thinned(row.filters), strides=row.strides, name=f"conv_full_{i}"
             )
     kind = "mobilenet_v1" if depthwise else "conv_mobilenet_v1"
+    kind += "" if tuple(blocks) == MOBILENET_V1_BLOCKS else "_custom"
     return keras.Model(inputs, _head(x, classes), name=f"{kind}_{width:.2f}_{input_shape[0]}")
 
 
@@ -399,6 +433,7 @@ def shufflenet(
     input_shape: tuple[int, int, int] = (224, 224, 3),
     classes: int = 1000,
     shuffle: bool = True,
+    conv1_filters: int | None = None,
 ) -> keras.Model:
     """ShuffleNet v1 (Zhang et al. 2017, Table 1).
 
@@ -419,11 +454,16 @@ def shufflenet(
         input_shape: ``(H, W, C)``.
         classes: outputs of the final dense layer.
         shuffle: ``False`` for the no-shuffle ablation.
+        conv1_filters: filters of conv1, a multiple of ``groups`` smaller than the stage 2
+            width; ``None`` scales the paper's 24 by s as above. The authors' released
+            ShuffleNet 1.5x keeps 24 (1.5x g=3: 292,443,552 MACs, Table 5: 292M; with the
+            default 36, 299,612,448).
 
     Returns:
         A ``keras.Model`` named like ``shufflenet_1.00x_g3``.
 
     Raises:
+        TypeError: ``conv1_filters`` is not an integer (or ``None``).
         ValueError: on an invalid argument (the message names it) or an input too small.
     """
     if groups not in SHUFFLENET_STAGE2_CHANNELS or isinstance(groups, bool):
@@ -441,11 +481,18 @@ def shufflenet(
     # The paper scales every layer by s, conv1 included (24 filters at 1x); a multiple
     # of g keeps the first stride-2 branch (stage width - conv1 width) divisible by g.
     stem = make_divisible(24 * width, groups)
-    x = block_lib.conv_bn_relu(inputs, filters=stem, strides=2, name="conv1")
-    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     # A multiple of 4g keeps the grouped bottleneck (out/4) divisible; at 1x these are
     # exactly the paper's widths.
     channels = make_divisible(SHUFFLENET_STAGE2_CHANNELS[groups] * width, 4 * groups)
+    if conv1_filters is not None:
+        stem = integer(conv1_filters, "conv1_filters")
+        if stem % groups or stem >= channels:
+            raise ValueError(
+                f"conv1_filters must be a multiple of groups={groups} below the stage 2 "
+                f"width {channels}, got {stem}"
+            )
+    x = block_lib.conv_bn_relu(inputs, filters=stem, strides=2, name="conv1")
+    x = layers.MaxPooling2D(3, strides=2, padding="same", name="pool1")(x)
     for stage, repeats in enumerate(SHUFFLENET_REPEATS, start=2):
         for unit in range(1, repeats + 1):
             x = block_lib.shufflenet_unit(
@@ -459,6 +506,7 @@ def shufflenet(
             )
         channels *= 2
     name = f"shufflenet_{width:.2f}x_g{groups}" + ("" if shuffle else "_noshuffle")
+    name += "" if conv1_filters is None else f"_conv1_{stem}"
     return keras.Model(inputs, _head(x, classes), name=name)
 
 
@@ -503,3 +551,58 @@ def digits_cnn(
             x, filters=filters(row.filters), strides=row.strides, name=f"ds{i}"
         )
     return keras.Model(inputs, _head(x, classes), name=name or f"digits_cnn_{width:g}x")
+
+
+def alexnet(
+    input_shape: tuple[int, int, int] = (227, 227, 3),
+    classes: int = 1000,
+) -> keras.Model:
+    """AlexNet (Krizhevsky et al. 2012) as Caffe's reference model, from ``ALEXNET_CONVS``.
+
+    Five convolutions with ReLU (conv2, conv4, conv5 grouped, g = 2), 3x3/2 max-pools
+    after conv1, conv2 and conv5, then fc6 and fc7 (4096 units, ReLU, dropout) and the
+    classifier. The local response normalisation layers are left out: they have no
+    parameters and do no MACs. The input is 227x227, which conv1's 55x55 output needs.
+
+    Cost:
+        60,965,224 parameters (weights + biases; MobileNet Table 9: 60M) and
+        724,406,816 MACs at 227x227 (MobileNet Table 9 and ShuffleNet Table 6: 720M).
+
+    Args:
+        input_shape: ``(H, W, C)``.
+        classes: outputs of the final dense layer.
+
+    Returns:
+        A ``keras.Model`` named ``alexnet``.
+
+    Raises:
+        ValueError: on an invalid argument or an input too small for the three pools.
+    """
+    input_shape = _input_shape(input_shape)
+    classes = integer(classes, "classes")
+    steps = []
+    for row in ALEXNET_CONVS:
+        steps.append((row.kernel_size, row.strides, "valid" if row.name == "conv1" else "same"))
+        steps += [(3, 2, "valid")] if row.pool_after else []
+    _check_fits("alexnet", input_shape, steps)
+
+    inputs = keras.Input(input_shape, name="input")
+    x = inputs
+    for row in ALEXNET_CONVS:
+        x = layers.Conv2D(
+            row.filters,
+            row.kernel_size,
+            strides=row.strides,
+            padding="valid" if row.name == "conv1" else "same",
+            groups=row.groups,
+            activation="relu",
+            name=row.name,
+        )(x)
+        if row.pool_after:
+            x = layers.MaxPooling2D(3, strides=2, name=f"pool{row.name[-1]}")(x)
+    x = layers.Flatten(name="flatten")(x)
+    for name in ("fc6", "fc7"):
+        x = layers.Dense(4096, activation="relu", name=name)(x)
+        x = layers.Dropout(0.5, name=f"drop{name[-1]}")(x)
+    outputs = layers.Dense(classes, activation="softmax", name="fc8")(x)
+    return keras.Model(inputs, outputs, name="alexnet")
