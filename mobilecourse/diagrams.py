@@ -140,11 +140,11 @@ _MERGES = {
 
 # Layout, in text units: one unit is the width of a character, two the height of a line.
 _LINE = 2.0
-_PAD_X = 3.0  # around a label, left + right
+_PAD_X = 2.5  # around a label, left + right
 _PAD_Y = 1.2  # around the lines, top + bottom
 _GAP_X = 3.0  # between boxes of one rank
 _GAP_Y = 3.0  # between ranks
-_CHAR = 1.15  # widest average character of a label, in units (capitals are wide)
+_CHAR = 1.1  # widest average character of a label, in units (digits and capitals)
 
 
 # ---------------------------------------------------------------- records
@@ -584,7 +584,11 @@ def layout(
     for s, t in diagram.edges:
         if not 0 <= s < t < len(diagram.boxes):
             raise ValueError(f"edge ({s}, {t}) must go from a box to a later box")
-    # lay out top to bottom; "right" is the same layout turned a quarter
+    # lay out top to bottom; "right" is the same layout turned a quarter, its boxes
+    # all as tall as the tallest (a row of steps)
+    if direction == "right":
+        tallest = max(h for _, h in sizes)
+        sizes = [(w, tallest) for w, _ in sizes]
     dims = [(w, h) if direction == "down" else (h, w) for w, h in sizes]
     xs, ys, ranks = _place(len(dims), diagram.edges, dims)  # evens out each rank's heights
     routes = _route(diagram.edges, xs, ys, ranks, dims)
@@ -760,60 +764,52 @@ def _axes(ax):
     return ax
 
 
-def _unit_inches(fontsize: float) -> float:
-    return 0.6 * fontsize / 72
+def _fontsize(value) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise TypeError(f"fontsize must be a positive number, got {value!r}")
+    if not value > 0:
+        raise ValueError(f"fontsize must be a positive number, got {value!r}")
+    return float(value)
 
 
-def draw(
-    diagram: Diagram,
-    ax=None,
-    *,
-    shapes: bool = True,
-    title: str | None = None,
-    legend: bool = False,
-    direction: str = "down",
-    fontsize: float = 8,
-):
-    """Draw a diagram on matplotlib Axes (a new figure sized to fit when ``ax`` is None).
+def _title(value) -> str | None:
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"title must be a string or None, got {value!r}")
+    return value
 
-    Args:
-        diagram: from :func:`diagram_of` or :func:`flow_diagram`.
-        ax: Axes to draw on, or ``None`` for a new figure.
-        shapes: a second line in each box with its output shape.
-        title: the Axes' title.
-        legend: a legend of the kinds of box drawn.
-        direction: ``"down"`` or ``"right"`` (see :func:`layout`).
-        fontsize: of the labels, in points; the new figure's size follows it.
 
-    Returns:
-        The Axes.
+_MARGIN = 1.0  # text units around a drawing
 
-    Raises:
-        TypeError: ``diagram`` is not a Diagram, ``ax`` not Axes, ``title`` not a string.
-        ValueError: ``direction`` is neither ``"down"`` nor ``"right"``, ``fontsize`` not
-            positive.
-    """
+
+def _figure(places, titles, legend_kinds, fontsize):
+    """A figure with one Axes per layout, side by side, tops aligned, each drawn at
+    exactly one text unit per 0.6 em (so the labels fit their boxes)."""
     import matplotlib.pyplot as plt
+
+    unit = 0.6 * fontsize / 72  # inches per text unit
+    title_h = 2.2 * fontsize / 72 if any(titles) else 0.0
+    gap = 0.25  # inches between panels
+    widths = [(p.bounds[1] - p.bounds[0] + 2 * _MARGIN) * unit for p in places]
+    heights = [(p.bounds[3] - p.bounds[2] + 2 * _MARGIN) * unit for p in places]
+    legend_w = 0.0
+    if legend_kinds:
+        longest = max(len(_KIND_NAMES[k]) for k in legend_kinds)
+        legend_w = (longest * 0.6 + 4) * fontsize / 72
+    fig_w = sum(widths) + gap * (len(places) - 1) + legend_w
+    fig_h = max(heights) + title_h
+    fig = plt.figure(figsize=(fig_w, fig_h))
+    axes, left = [], 0.0
+    for w, h in zip(widths, heights, strict=True):
+        axes.append(
+            fig.add_axes((left / fig_w, (fig_h - title_h - h) / fig_h, w / fig_w, h / fig_h))
+        )
+        left += w + gap
+    return fig, axes
+
+
+def _draw_on(ax, diagram, place, *, shapes, title, legend_kinds, fontsize):
     from matplotlib.patches import FancyBboxPatch, Patch
 
-    diagram = _check_diagram(diagram)
-    ax = _axes(ax)
-    if title is not None and not isinstance(title, str):
-        raise TypeError(f"title must be a string or None, got {title!r}")
-    legend = boolean(legend, "legend")
-    if isinstance(fontsize, bool) or not isinstance(fontsize, (int, float)):
-        raise TypeError(f"fontsize must be a positive number, got {fontsize!r}")
-    if not fontsize > 0:
-        raise ValueError(f"fontsize must be a positive number, got {fontsize!r}")
-    place = layout(diagram, direction=direction, shapes=shapes)
-    xmin, xmax, ymin, ymax = place.bounds
-    margin = 1.0
-    if ax is None:
-        unit = _unit_inches(fontsize)
-        extra = 0.4 if title else 0.0
-        _, ax = plt.subplots(
-            figsize=((xmax - xmin + 2 * margin) * unit, (ymax - ymin + 2 * margin) * unit + extra)
-        )
     for box, (x, y), (w, h) in zip(diagram.boxes, place.centres, place.sizes, strict=True):
         ax.add_patch(
             FancyBboxPatch(
@@ -859,24 +855,74 @@ def draw(
                 "mutation_scale": 8,
             },
         )
-    ax.set_xlim(xmin - margin, xmax + margin)
-    ax.set_ylim(ymin - margin, ymax + margin)
+    xmin, xmax, ymin, ymax = place.bounds
+    ax.set_xlim(xmin - _MARGIN, xmax + _MARGIN)
+    ax.set_ylim(ymin - _MARGIN, ymax + _MARGIN)
     ax.set_aspect("equal")
+    ax.set_anchor("N")
     ax.axis("off")
     if title:
         ax.set_title(title, fontsize=fontsize + 1)
-    if legend:
-        kinds = [k for k in KINDS if k in diagram.kinds()]
+    if legend_kinds:
         ax.legend(
             handles=[
                 Patch(facecolor=COLOURS[k], edgecolor="#404040", label=_KIND_NAMES[k])
-                for k in kinds
+                for k in legend_kinds
             ],
             loc="upper left",
             bbox_to_anchor=(1.0, 1.0),
             fontsize=fontsize,
             frameon=False,
         )
+
+
+def _legend_kinds(legend: bool, diagrams) -> list[str]:
+    if not boolean(legend, "legend"):
+        return []
+    present = {kind for d in diagrams for kind in d.kinds()}
+    return [k for k in KINDS if k in present]
+
+
+def draw(
+    diagram: Diagram,
+    ax=None,
+    *,
+    shapes: bool = True,
+    title: str | None = None,
+    legend: bool = False,
+    direction: str = "down",
+    fontsize: float = 8,
+):
+    """Draw a diagram on matplotlib Axes (a new figure sized to fit when ``ax`` is None).
+
+    Args:
+        diagram: from :func:`diagram_of` or :func:`flow_diagram`.
+        ax: Axes to draw on, or ``None`` for a new figure whose size follows the
+            diagram and ``fontsize`` (so every label fits its box).
+        shapes: a second line in each box with its output shape.
+        title: the Axes' title.
+        legend: a legend of the kinds of box drawn.
+        direction: ``"down"`` or ``"right"`` (see :func:`layout`).
+        fontsize: of the labels, in points.
+
+    Returns:
+        The Axes.
+
+    Raises:
+        TypeError: ``diagram`` is not a Diagram, ``ax`` not Axes, ``title`` not a string,
+            ``fontsize`` not a number.
+        ValueError: ``direction`` is neither ``"down"`` nor ``"right"``, ``fontsize`` not
+            positive.
+    """
+    diagram = _check_diagram(diagram)
+    ax = _axes(ax)
+    title = _title(title)
+    fontsize = _fontsize(fontsize)
+    kinds = _legend_kinds(legend, [diagram])
+    place = layout(diagram, direction=direction, shapes=shapes)
+    if ax is None:
+        _, (ax,) = _figure([place], [title], kinds, fontsize)
+    _draw_on(ax, diagram, place, shapes=shapes, title=title, legend_kinds=kinds, fontsize=fontsize)
     return ax
 
 
@@ -950,8 +996,6 @@ def compare_blocks(
         TypeError: ``models`` is not a mapping of titles (str) to ``keras.Model``.
         ValueError: ``models`` is empty, or a model cannot be read.
     """
-    import matplotlib.pyplot as plt
-
     if not isinstance(models, Mapping):
         raise TypeError(
             f"models must be a mapping of titles to keras.Model, got {type(models).__name__}"
@@ -962,30 +1006,26 @@ def compare_blocks(
         if not isinstance(title, str):
             raise TypeError(f"models must have string titles, got {title!r}")
         built_model(model, f"models[{title!r}]")
+    fontsize = _fontsize(fontsize)
     diagrams = {
         title: diagram_of(model, collapse=collapse, group=group) for title, model in models.items()
     }
+    kinds = _legend_kinds(legend, diagrams.values())
     places = [layout(d, shapes=shapes) for d in diagrams.values()]
-    widths = [p.bounds[1] - p.bounds[0] + 2 for p in places]
-    height = max(p.bounds[3] - p.bounds[2] + 2 for p in places)
-    unit = _unit_inches(fontsize)
-    fig, axes = plt.subplots(
-        1,
-        len(diagrams),
-        figsize=(sum(widths) * unit + 0.3 * len(widths), height * unit + 0.5),
-        gridspec_kw={"width_ratios": widths},
-        squeeze=False,
-    )
-    for k, (ax, (title, diagram)) in enumerate(zip(axes[0], diagrams.items(), strict=True)):
-        draw(
-            diagram,
+    fig, axes = _figure(places, list(diagrams), kinds, fontsize)
+    for k, (ax, place, (title, diagram)) in enumerate(
+        zip(axes, places, diagrams.items(), strict=True)
+    ):
+        last = k == len(diagrams) - 1
+        _draw_on(
             ax,
+            diagram,
+            place,
             shapes=shapes,
             title=title,
-            legend=legend and k == len(diagrams) - 1,
+            legend_kinds=kinds if last else [],
             fontsize=fontsize,
         )
-        ax.set_anchor("N")
     return fig, diagrams
 
 
