@@ -87,7 +87,7 @@ COLOURS = {
     "merge": "#fcbba1",
     "pad": "#ffffff",
     "other": "#ffffff",
-    "block": "#9ecae1",
+    "block": "#f6e8c3",
     "step": "#c6dbef",
 }
 
@@ -781,6 +781,18 @@ def _title(value) -> str | None:
 _MARGIN = 1.0  # text units around a drawing
 
 
+def _panel(place, title, fontsize) -> tuple[float, float, float, float]:
+    """The x and y limits of a drawing's Axes: its layout, a margin, and room for the
+    title (in text units; a title is set one point larger than the labels)."""
+    xmin, xmax, ymin, ymax = place.bounds
+    xmin, xmax = xmin - _MARGIN, xmax + _MARGIN
+    if title:
+        wanted = _CHAR * len(title) * (fontsize + 1) / fontsize + 2 * _MARGIN
+        extra = max(0.0, wanted - (xmax - xmin)) / 2
+        xmin, xmax = xmin - extra, xmax + extra
+    return xmin, xmax, ymin - _MARGIN, ymax + _MARGIN
+
+
 def _figure(places, titles, legend_kinds, fontsize):
     """A figure with one Axes per layout, side by side, tops aligned, each drawn at
     exactly one text unit per 0.6 em (so the labels fit their boxes)."""
@@ -789,8 +801,9 @@ def _figure(places, titles, legend_kinds, fontsize):
     unit = 0.6 * fontsize / 72  # inches per text unit
     title_h = 2.2 * fontsize / 72 if any(titles) else 0.0
     gap = 0.25  # inches between panels
-    widths = [(p.bounds[1] - p.bounds[0] + 2 * _MARGIN) * unit for p in places]
-    heights = [(p.bounds[3] - p.bounds[2] + 2 * _MARGIN) * unit for p in places]
+    panels = [_panel(p, t, fontsize) for p, t in zip(places, titles, strict=True)]
+    widths = [(x1 - x0) * unit for x0, x1, _, _ in panels]
+    heights = [(y1 - y0) * unit for _, _, y0, y1 in panels]
     legend_w = 0.0
     if legend_kinds:
         longest = max(len(_KIND_NAMES[k]) for k in legend_kinds)
@@ -855,9 +868,9 @@ def _draw_on(ax, diagram, place, *, shapes, title, legend_kinds, fontsize):
                 "mutation_scale": 8,
             },
         )
-    xmin, xmax, ymin, ymax = place.bounds
-    ax.set_xlim(xmin - _MARGIN, xmax + _MARGIN)
-    ax.set_ylim(ymin - _MARGIN, ymax + _MARGIN)
+    xmin, xmax, ymin, ymax = _panel(place, title, fontsize)
+    ax.set_xlim(xmin, xmax)
+    ax.set_ylim(ymin, ymax)
     ax.set_aspect("equal")
     ax.set_anchor("N")
     ax.axis("off")

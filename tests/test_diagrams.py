@@ -460,6 +460,21 @@ def test_compare_blocks_one_column_each(shuffle_s1):
     assert ds["MobileNetV2"].find("Add") and ds["ShuffleNet"].find("Add + ReLU")
 
 
+def test_long_titles_get_room_and_labels_fit_their_boxes(shuffle_s1):
+    v2 = v2_block(1)
+    titles = ("a title much longer than the diagram under it", "another long title here")
+    fig, ds = diagrams.compare_blocks(dict(zip(titles, (shuffle_s1, v2), strict=True)))
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    boxes = [ax.title.get_window_extent(renderer) for ax in fig.axes]
+    assert boxes[0].x1 <= boxes[1].x0  # the titles do not overlap
+    for ax in fig.axes:
+        patches = ax.patches
+        labels = [t for t in ax.texts if t.get_fontsize() == 8]  # the labels, not the shapes
+        for patch, text in zip(patches, labels, strict=True):
+            assert text.get_window_extent(renderer).width < patch.get_window_extent(renderer).width
+
+
 # ---------------------------------------------------------------- errors
 
 
