@@ -174,7 +174,8 @@ class Box:
 
 @dataclass(frozen=True)
 class Diagram:
-    """A model (or a flow) as boxes and edges. Build it with :func:`diagram_of`.
+    """A model (or a flow) as boxes and edges: :func:`diagram_of` reads one from a model,
+    :func:`flow_diagram` makes one from a list of steps.
 
     Attributes:
         name: the model's (or flow's) name.
@@ -227,7 +228,8 @@ class Layout:
 
     Attributes:
         centres: ``(x, y)`` centre of each box, by box index.
-        sizes: ``(width, height)`` of each box.
+        sizes: ``(width, height)`` of each box as drawn (the boxes of one rank are made
+            equally tall, the steps of a flow too).
         routes: for each edge of the diagram, in the same order, the points of its
             polyline from the source box's border to the target box's border.
         bounds: ``(xmin, xmax, ymin, ymax)`` of everything drawn.
