@@ -16,7 +16,7 @@ import keras
 from keras import layers
 
 from mobilecourse import blocks as block_lib  # `blocks` is an argument of digits_cnn
-from mobilecourse._validate import boolean, integer, items, positive_number
+from mobilecourse._validate import boolean, choice, integer, items, positive_number
 
 __all__ = [
     "ALEXNET_CONVS",
@@ -24,6 +24,7 @@ __all__ = [
     "MOBILENET_V2_BLOCKS",
     "SHUFFLENET_REPEATS",
     "SHUFFLENET_STAGE2_CHANNELS",
+    "SQUEEZENET_BYPASSES",
     "SQUEEZENET_V1_0",
     "alexnet",
     "make_divisible",
@@ -101,6 +102,9 @@ SQUEEZENET_V1_0 = (
     FireRow("fire8", 64, 256, 256, True),
     FireRow("fire9", 64, 256, 256, False),
 )
+
+#: SqueezeNet's bypass variants (Iandola et al. 2016, Section 6 and Table 3).
+SQUEEZENET_BYPASSES = ("none", "simple", "complex")
 
 #: The course's small trainable network for 28x28 digits (lessons 06-08): after a
 #: 3x3/2 conv with 16 x width filters, depthwise separable blocks (filters at width 1).
@@ -335,29 +339,48 @@ def squeezenet(
     input_shape: tuple[int, int, int] = (227, 227, 3),
     classes: int = 1000,
     fires: tuple[FireRow, ...] = SQUEEZENET_V1_0,
+    bypass: str = "none",
 ) -> keras.Model:
     """SqueezeNet v1.0 (Iandola et al. 2016, Table 1), without BatchNorm, as published.
 
     The input is 227x227: Table 1 says 224, but conv1's 111x111 output needs 227.
 
+    Bypass connections (Section 6, Fig. 2, Table 3) add a fire module's input to its
+    output. A *simple* bypass is an identity and fits only where the module keeps its
+    channel count (fire3, fire5, fire7, fire9 in v1.0); a *complex* bypass puts a 1x1
+    convolution (with bias, Caffe's default) on the bypass where the counts differ
+    (fire2, fire4, fire6, fire8), and a simple one where they match.
+
     Cost:
-        1,248,424 parameters (weights + biases) at 1000 classes.
+        1,248,424 parameters (weights + biases) at 1000 classes; a simple bypass adds
+        none (an addition has no parameters); a complex bypass adds M*N + N for each
+        fire module that turns M channels into N != M: 341,248 in v1.0 (1,589,672 in
+        all, 6.06 MiB at 32 bits; Table 3 prints 7.7 MB, lesson 03).
 
     Args:
         input_shape: ``(H, W, C)``.
         classes: filters of the final 1x1 convolution (conv10).
         fires: the fire-module table (default: v1.0's); see ``squeezenet_design``
             for the paper's design-space sweep.
+        bypass: ``"none"`` (the default), ``"simple"`` or ``"complex"``.
 
     Returns:
         A ``keras.Model`` named ``squeezenet_v1_0`` (``squeezenet_custom`` for
-        another ``fires`` table).
+        another ``fires`` table), with ``_simple_bypass`` or ``_complex_bypass``
+        appended when there are bypasses. Bypass layers are ``{fire}_bypass`` (the
+        addition) and ``{fire}_bypass_conv`` (a complex bypass's 1x1 convolution).
 
     Raises:
+        TypeError: ``bypass`` is not a string.
         ValueError: on an invalid argument or an input smaller than conv1's 7x7 kernel.
     """
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
+    if not isinstance(bypass, str):
+        raise TypeError(
+            f"bypass must be one of {SQUEEZENET_BYPASSES}, got {bypass!r} ({type(bypass).__name__})"
+        )
+    choice(bypass, "bypass", SQUEEZENET_BYPASSES)
     steps = [(7, 2, "valid")] + [(3, 2, "ceil")] * 3
     _check_fits("squeezenet", input_shape, steps)
 
@@ -367,9 +390,16 @@ def squeezenet(
     x = _ceil_max_pool(x, "pool1")
     items(fires, "fires", FireRow, "FireRow")
     for row in fires:
-        x = block_lib.fire_module(
+        y = block_lib.fire_module(
             x, squeeze=row.squeeze, expand1x1=row.expand1x1, expand3x3=row.expand3x3, name=row.name
         )
+        channels = row.expand1x1 + row.expand3x3
+        if bypass != "none" and x.shape[-1] == channels:
+            y = layers.Add(name=f"{row.name}_bypass")([x, y])
+        elif bypass == "complex":
+            shortcut = layers.Conv2D(channels, 1, name=f"{row.name}_bypass_conv")(x)
+            y = layers.Add(name=f"{row.name}_bypass")([shortcut, y])
+        x = y
         if row.pool_after:
             x = _ceil_max_pool(x, f"pool{row.name[-1]}")
     x = layers.Dropout(0.5, name="drop9")(x)
@@ -378,6 +408,8 @@ def squeezenet(
     x = layers.GlobalAveragePooling2D(name="pool10")(x)
     outputs = layers.Softmax(name="predictions")(x)
     name = "squeezenet_v1_0" if tuple(fires) == SQUEEZENET_V1_0 else "squeezenet_custom"
+    if bypass != "none":
+        name += f"_{bypass}_bypass"
     return keras.Model(inputs, outputs, name=name)
 
 
