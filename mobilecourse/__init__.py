@@ -11,6 +11,8 @@ Modules, bottom up (a module imports only those on its line or above it):
         policy); byte units; where the lesson notebooks are and their order; the
         reading list (each lesson's papers).
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
+    coding: Huffman codes and relative (sparse) indices, the storage stage of Deep
+        Compression (pure Python and NumPy, no Keras).
     graph: reading a Keras model as layer calls, tensors and shapes; the one module
         that touches Keras internals.
     blocks, models: Keras 3 building blocks and the reference architectures, built

@@ -10,8 +10,14 @@ read and tested on its own; lesson 07 then checks it against the TFLite converte
 * **Weight sharing** (Deep Compression, Han et al. 2016): cluster a layer's weights
   with k-means into ``2**bits`` centroids; store a codebook of centroids and a
   ``bits``-bit index per weight.
-* **Binary weights** (XNOR-Net, Rastegari et al. 2016): ``W ~ alpha * sign(W)`` with
-  ``alpha = mean |W|`` per output channel (1 bit per weight plus one float per channel).
+* **Binary weights** (Binary-Weight-Networks, BWN, of Rastegari et al. 2016, the
+  XNOR-Net paper): ``W ~ alpha * sign(W)`` with ``alpha = mean |W|`` per output channel
+  (1 bit per weight plus one float per channel). XNOR-Net binarizes the inputs too; a
+  dot product of two packed sign vectors is then an XOR and a popcount
+  (:func:`binary_dot`).
+* **Deep Compression's storage** (Han et al. 2016): :func:`deep_compress` prunes a
+  kernel by magnitude, shares the kept weights with k-means and stores them with
+  relative indices, Huffman coding optional (:mod:`mobilecourse.coding`).
 
 Sizes use the course convention: model size at ``b`` bits = ``params * b / 8`` bytes.
 """
@@ -20,20 +26,26 @@ from __future__ import annotations
 
 import math
 import numbers
+from dataclasses import dataclass
 
 import numpy as np
 
+from mobilecourse import coding
 from mobilecourse._validate import axis as axis_index
 from mobilecourse._validate import integer, real, real_array
 
 __all__ = [
+    "CompressedKernel",
     "affine_params",
     "apply_binarization",
     "apply_weight_sharing",
     "binarize",
     "binarized_weights",
+    "binary_dot",
+    "deep_compress",
     "dequantize",
     "kmeans_share",
+    "pack_signs",
     "quantize",
     "qrange",
     "round_trip_error",
@@ -181,7 +193,9 @@ def round_trip_error(x, bits: int = 8) -> float:
     return float(np.max(np.abs(back - x)))
 
 
-def kmeans_share(weights, bits: int, iterations: int = KMEANS_ITERATIONS):
+def kmeans_share(
+    weights, bits: int, iterations: int = KMEANS_ITERATIONS, clusters: int | None = None
+):
     """Cluster weights into ``2**bits`` shared values with 1-D k-means (Deep Compression).
 
     Centroids start linearly spaced between ``min(W)`` and ``max(W)`` (Deep Compression's
@@ -196,35 +210,53 @@ def kmeans_share(weights, bits: int, iterations: int = KMEANS_ITERATIONS):
         weights: array of weights (any shape).
         bits: index width, 1 to 16; ``2**bits`` clusters.
         iterations: maximum Lloyd iterations (>= 1).
+        clusters: how many centroids, 1 to ``2**bits`` (default ``2**bits``); fewer leave
+            index values free, e.g. one for the stored zero of a sparse layer
+            (:func:`deep_compress`).
 
     Returns:
-        ``(codebook, indices)``: ``float32`` centroids of shape ``(2**bits,)`` in increasing
-        order, and integer indices (``uint8`` for ``bits <= 8``, else ``uint16``) of the
-        shape of ``weights``, each ``< 2**bits``.
+        ``(codebook, indices)``: ``float32`` centroids of shape ``(clusters,)`` in
+        increasing order, and integer indices (``uint8`` for ``bits <= 8``, else
+        ``uint16``) of the shape of ``weights``, each ``< clusters``.
 
     Raises:
-        ValueError: ``bits`` out of range, ``weights`` empty or non-finite, bad ``iterations``.
+        TypeError: ``clusters`` is not an integer.
+        ValueError: ``bits`` out of range, ``weights`` empty or non-finite, bad ``iterations``
+            or ``clusters``.
     """
     w = real_array(weights, "weights")
     bits = _bits(bits)
     if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 1:
         raise ValueError(f"iterations must be an integer >= 1, got {iterations!r}")
     flat = w.ravel()
-    k = 2**bits
-    codebook = np.linspace(flat.min(), flat.max(), k)
-    indices = _nearest(flat, codebook)
+    k = 2**bits if clusters is None else integer(clusters, "clusters", 1, maximum=2**bits)
+    # In 1-D each cluster is a run of the sorted values, cut where one centroid gets nearer
+    # than the next: an assignment is k - 1 cut points, found by binary search.
+    values = np.sort(flat)
+    codebook = np.linspace(values[0], values[-1], k)
+    cuts = _cuts(values, codebook)
     for _ in range(iterations):
-        counts = np.bincount(indices, minlength=k)
-        sums = np.bincount(indices, weights=flat, minlength=k)
+        starts = np.concatenate([[0], cuts])
+        counts = np.diff(np.concatenate([starts, [values.size]]))
+        sums = np.zeros(k)
+        sums[counts > 0] = np.add.reduceat(values, starts[counts > 0])
         updated = np.where(counts > 0, sums / np.maximum(counts, 1), codebook)
         updated.sort()  # 1-D means stay ordered; sorting guards empty clusters
-        new_indices = _nearest(flat, updated)
+        new_cuts = _cuts(values, updated)
         codebook = updated
-        if np.array_equal(new_indices, indices):
+        if np.array_equal(new_cuts, cuts):
             break
-        indices = new_indices
+        cuts = new_cuts
     dtype = "uint8" if bits <= 8 else "uint16"
+    indices = _nearest(flat, codebook)
     return codebook.astype("float32"), indices.astype(dtype).reshape(w.shape)
+
+
+def _cuts(values: np.ndarray, codebook: np.ndarray) -> np.ndarray:
+    """For sorted ``values``: how many go to centroids ``0..j`` for each ``j < k - 1``
+    (a value on a midpoint goes to the lower centroid, as in :func:`_nearest`)."""
+    midpoints = (codebook[1:] + codebook[:-1]) / 2
+    return np.searchsorted(values, midpoints, side="right")
 
 
 def _nearest(flat: np.ndarray, codebook: np.ndarray) -> np.ndarray:
@@ -274,7 +306,10 @@ def shared_size_bytes(n_weights: int, bits: int, codebook_bits: int = 32) -> int
 
 
 def binarize(weights, axis: int | None = -1):
-    """Binary weights, XNOR-Net style: ``W ~ alpha * sign(W)``.
+    """Binary weights as Binary-Weight-Networks (BWN) store them: ``W ~ alpha * sign(W)``.
+
+    Rastegari et al. (ECCV 2016) introduce BWN (binary weights, real inputs) and
+    XNOR-Net (binary weights and binary inputs, see :func:`binary_dot`).
 
     Formula:
         ``sign(w) = +1 if w >= 0 else -1`` (zeros go to +1);
@@ -323,6 +358,70 @@ def binarized_weights(signs, alpha, axis: int | None = -1) -> np.ndarray:
     return signs * alpha.reshape(shape)
 
 
+def pack_signs(x) -> np.ndarray:
+    """The signs of ``x`` as packed bits, 8 per byte: bit 1 for ``x >= 0`` (+1), 0 for -1.
+
+    The zero-padding of the last byte is 0 in every packed vector.
+
+    Example:
+        >>> [format(byte, "08b") for byte in pack_signs([0.5, -2, 3, -0.1, 1, 1, -1, 2, -4])]
+        ['10101101', '00000000']
+
+    Returns:
+        ``uint8`` array of ``ceil(x.size / 8)`` bytes (``x`` flattened in C order).
+
+    Raises:
+        TypeError: ``x`` is not an array of real numbers.
+        ValueError: ``x`` is empty or non-finite.
+    """
+    x = real_array(x, "x").ravel()
+    return np.packbits(x >= 0)
+
+
+def binary_dot(a_packed, b_packed, n: int) -> int:
+    """Dot product of two ``±1`` vectors of length ``n`` from their packed sign bits.
+
+    With bit 1 for +1 and bit 0 for -1, two entries agree (product +1) when their bits
+    are equal and disagree (product -1) when they differ, i.e. where ``a XOR b`` is 1.
+    XNOR-Net (Rastegari et al. 2016) computes its binary convolutions this way, 64
+    entries per machine word; the padding bits of the last byte are 0 in both vectors,
+    so their XOR is 0 and they add nothing.
+
+    Formula:
+        ``sum_i a_i b_i = agreements - disagreements = n - 2 * popcount(a XOR b)``
+        ``= 2 * popcount(a XNOR b) - n`` (the XNOR counted over the ``n`` real bits).
+
+    Example:
+        >>> a, b = pack_signs([1, -1, 1, 1, -1]), pack_signs([1, 1, -1, 1, -1])
+        >>> binary_dot(a, b, 5)  # 1 - 1 - 1 + 1 + 1
+        1
+
+    Args:
+        a_packed: ``uint8`` packed sign bits (:func:`pack_signs`, ``np.packbits``).
+        b_packed: the same for the other vector, as many bytes.
+        n: the vectors' length, ``8 * (len(a_packed) - 1) < n <= 8 * len(a_packed)``.
+
+    Returns:
+        The dot product, an ``int`` from ``-n`` to ``n``.
+
+    Raises:
+        TypeError: the packed arrays are not ``uint8``; ``n`` is not an integer.
+        ValueError: they differ in length, or ``n`` does not fit their length.
+    """
+    a, b = np.asarray(a_packed), np.asarray(b_packed)
+    for name, value in (("a_packed", a), ("b_packed", b)):
+        if value.dtype != np.uint8:
+            raise TypeError(f"{name} must be a uint8 array of packed bits, got {value.dtype}")
+    if a.shape != b.shape or a.ndim != 1:
+        raise ValueError(
+            f"a_packed and b_packed must be 1-D and as long, got {a.shape} and {b.shape}"
+        )
+    n = integer(n, "n")
+    if not 8 * (a.size - 1) < n <= 8 * a.size:
+        raise ValueError(f"n must be from {8 * a.size - 7} to {8 * a.size} for {a.size} bytes")
+    return n - 2 * int(np.bitwise_count(a ^ b).sum())
+
+
 def _transformed_copy(model, transform):
     """A copy of ``model`` whose Conv2D, DepthwiseConv2D and Dense kernels are
     ``transform(layer, kernel)`` (SeparableConv2D layers are copied unchanged)."""
@@ -360,7 +459,7 @@ def apply_weight_sharing(model, bits: int):
 
 
 def apply_binarization(model):
-    """A copy of ``model`` whose conv and dense kernels are ``alpha * sign(W)`` (XNOR-Net).
+    """A copy of ``model`` whose conv and dense kernels are ``alpha * sign(W)`` (BWN).
 
     ``alpha`` is per output channel: the last kernel axis for Conv2D and Dense, the
     input-channel axis (2) for DepthwiseConv2D. Biases and BatchNorm are copied unchanged.
@@ -378,3 +477,159 @@ def apply_binarization(model):
         return binarized_weights(*binarize(kernel, axis=axis), axis=axis)
 
     return _transformed_copy(model, transform)
+
+
+# ---------------------------------------------------------------- Deep Compression storage
+
+#: Bytes of one codebook entry (a float32 centroid).
+CODEBOOK_ENTRY_BYTES = 4
+
+
+@dataclass(frozen=True)
+class CompressedKernel:
+    """A kernel as Deep Compression stores it: shared-weight codes and relative indices.
+
+    Built by :func:`deep_compress`. The stored entries are in C order of the kernel;
+    each has a ``bits``-wide code into the codebook and, for a sparse kernel, an
+    ``index_bits``-wide relative index (zeros skipped since the previous entry).
+
+    Attributes:
+        shape: the kernel's shape.
+        bits: bits per code; the codebook has ``2**bits`` entries.
+        index_bits: bits per relative index, ``None`` for a kernel kept whole (dense:
+            the positions are implicit, no index is stored).
+        codebook: ``float32`` shared values; in a sparse kernel entry 0 is the stored
+            zero of the filler entries and the kept weights use the other ``2**bits - 1``.
+        codes: the code of every stored entry (fillers included), ``int64``.
+        runs: the relative index of every stored entry (``None`` when dense).
+        filler: True for the filler entries (``None`` when dense).
+    """
+
+    shape: tuple[int, ...]
+    bits: int
+    index_bits: int | None
+    codebook: np.ndarray
+    codes: np.ndarray
+    runs: np.ndarray | None
+    filler: np.ndarray | None
+
+    @property
+    def dense(self) -> bool:
+        """Whether every weight is kept (no index stored)."""
+        return self.index_bits is None
+
+    @property
+    def entries(self) -> int:
+        """Stored entries: the kept weights plus the fillers."""
+        return int(self.codes.size)
+
+    @property
+    def fillers(self) -> int:
+        """Filler entries (stored zeros that bridge runs too long for the index)."""
+        return 0 if self.dense else int(self.filler.sum())
+
+    @property
+    def kept(self) -> int:
+        """Weights kept by pruning (the stored entries that are not fillers)."""
+        return self.entries - self.fillers
+
+    def weights(self) -> np.ndarray:
+        """The decoded kernel: every kept weight replaced by its shared value, zeros elsewhere."""
+        values = self.codebook[self.codes]
+        if self.dense:
+            return values.reshape(self.shape)
+        out = np.zeros(int(np.prod(self.shape)), dtype=self.codebook.dtype)
+        positions = coding.decode_relative_indices(self.runs)
+        out[positions] = values  # fillers write their stored 0.0
+        return out.reshape(self.shape)
+
+    def storage_bytes(self, huffman: bool = False) -> dict[str, int]:
+        """Bytes of each part of the stored kernel, each part rounded up to whole bytes.
+
+        Cost:
+            codes: ``entries * bits`` bits, or the Huffman-coded stream;
+            indices: ``entries * index_bits`` bits, or Huffman-coded (0 when dense);
+            codebook: ``2**bits`` float32 centroids; tables: with ``huffman=True`` the
+            canonical Huffman code tables, one byte (a codeword length) per symbol of
+            each coded stream (Deep Compression, Han et al. 2016, Sections 2-4).
+
+        Args:
+            huffman: Huffman-code the codes and the relative indices.
+
+        Returns:
+            ``{"codes": ..., "indices": ..., "codebook": ..., "tables": ...}`` in bytes.
+        """
+        code_counts = np.bincount(self.codes, minlength=2**self.bits)
+        if huffman:
+            code_bits = coding.huffman_bits(code_counts)
+            table_symbols = 2**self.bits
+        else:
+            code_bits = self.entries * self.bits
+            table_symbols = 0
+        index_bits = 0
+        if not self.dense:
+            if huffman:
+                run_counts = np.bincount(self.runs, minlength=2**self.index_bits)
+                index_bits = coding.huffman_bits(run_counts)
+                table_symbols += 2**self.index_bits
+            else:
+                index_bits = self.entries * self.index_bits
+        return {
+            "codes": math.ceil(code_bits / 8),
+            "indices": math.ceil(index_bits / 8),
+            "codebook": CODEBOOK_ENTRY_BYTES * 2**self.bits,
+            "tables": table_symbols,
+        }
+
+
+def deep_compress(kernel, keep: int, bits: int, index_bits: int = 4) -> CompressedKernel:
+    """Prune a kernel by magnitude, share the kept weights with k-means, store them sparse.
+
+    Deep Compression's three stages on one kernel, without the retraining between them
+    (Han et al., ICLR 2016): keep the ``keep`` weights of largest ``|w|`` (ties go to
+    the lower position); cluster them with :func:`kmeans_share`; store a ``bits``-wide
+    code per kept weight and, unless every weight is kept, a relative index per entry
+    (:func:`mobilecourse.coding.relative_indices`), with filler entries of code 0 (the
+    value 0.0) where a run of zeros is too long for ``index_bits``. Huffman coding is
+    the accounting option of :meth:`CompressedKernel.storage_bytes`.
+
+    Cost:
+        ``storage_bytes()``: ``ceil(entries * bits / 8) + ceil(entries * index_bits / 8)
+        + 4 * 2**bits`` bytes for a sparse kernel (``entries`` = ``keep`` + fillers);
+        ``ceil(n * bits / 8) + 4 * 2**bits`` for a dense one.
+
+    Args:
+        kernel: the weights (any shape).
+        keep: how many weights to keep, 1 to ``kernel.size``.
+        bits: bits per code, 1 to 16 (``2**bits`` codebook entries, one of them the
+            stored zero when the kernel is sparse).
+        index_bits: bits per relative index, 1 to 16 (unused when ``keep`` is
+            ``kernel.size``).
+
+    Returns:
+        A :class:`CompressedKernel`; its ``weights()`` are the pruned, shared kernel.
+
+    Raises:
+        TypeError: a count is not an integer.
+        ValueError: ``kernel`` empty or non-finite; ``keep``, ``bits`` or ``index_bits``
+            out of range.
+    """
+    w = real_array(kernel, "kernel")
+    flat = w.ravel()
+    keep = integer(keep, "keep", 1, maximum=flat.size)
+    bits = _bits(bits)
+    index_bits = integer(index_bits, "index_bits", 1, maximum=16)
+    if keep == flat.size:
+        codebook, indices = kmeans_share(flat, bits)
+        return CompressedKernel(
+            w.shape, bits, None, codebook, indices.astype("int64").ravel(), None, None
+        )
+    if bits == 1:
+        raise ValueError("bits must be >= 2 for a sparse kernel (one code is the stored zero)")
+    positions = np.sort(np.argsort(-np.abs(flat), kind="stable")[:keep])
+    shared, indices = kmeans_share(flat[positions], bits, clusters=2**bits - 1)
+    runs, filler = coding.relative_indices(positions, index_bits)
+    codes = np.zeros(runs.size, dtype="int64")
+    codes[~filler] = indices.astype("int64") + 1
+    codebook = np.concatenate([np.zeros(1, dtype="float32"), shared])
+    return CompressedKernel(w.shape, bits, index_bits, codebook, codes, runs, filler)

@@ -2,6 +2,7 @@
 
 import math
 
+import numpy as np
 import pytest
 
 from mobilecourse import checks
@@ -36,6 +37,40 @@ def right_quantize_value(x, scale, zero_point, bits):
 
 def right_storage(n, bits):
     return math.ceil(n * bits / 8) + 4 * 2**bits
+
+
+def popcount(packed):
+    """Ones in a byte array, counted with Python integers (independent of NumPy's)."""
+    return bin(int.from_bytes(bytes(packed), "big")).count("1")
+
+
+def right_binary_dot(a, b, n):
+    return n - 2 * popcount(np.bitwise_xor(a, b))
+
+
+def signs_dot(a, b, n):
+    """Another right answer: unpack each bit by hand and multiply +-1 values."""
+    bit = lambda packed, i: (int(packed[i // 8]) >> (7 - i % 8)) & 1  # noqa: E731
+    return sum((2 * bit(a, i) - 1) * (2 * bit(b, i) - 1) for i in range(n))
+
+
+def relative(positions, bits, *, minus=1, start=-1, step=None, fits=lambda run, top: run <= top):
+    """Zeros skipped before each kept weight, with fillers; switches give the mistakes."""
+    top = 2**bits - 1
+    step = top + 1 if step is None else step
+    out, previous = [], start
+    for p in positions:
+        run = p - previous - minus
+        while not fits(run, top):
+            out.append(top)
+            run -= step
+        out.append(run)
+        previous = p
+    return out
+
+
+def right_relative(positions, bits):
+    return relative(positions, bits)
 
 
 MISTAKES = [
@@ -96,6 +131,36 @@ MISTAKES = [
         lambda n, b: math.ceil(n * b / 8) + 2**b,
         "4 bytes, not 1",
     ),
+    # binary dot product (XNOR-Net)
+    (checks.check_binary_dot, lambda a, b, n: popcount(a ^ b), "disagree"),
+    (checks.check_binary_dot, lambda a, b, n: n - popcount(a ^ b), "agreements only"),
+    (checks.check_binary_dot, lambda a, b, n: popcount(~(a ^ b)), "padding"),
+    (checks.check_binary_dot, lambda a, b, n: popcount(a & b), "Bit 0 stands for -1"),
+    (
+        checks.check_binary_dot,
+        lambda a, b, n: 8 * len(a) - 2 * popcount(a ^ b),
+        "not 8 * len",
+    ),
+    (
+        checks.check_binary_dot,
+        lambda a, b, n: 2 * popcount(~(a ^ b)) - n,
+        "XNOR of the padding bits",
+    ),
+    # relative indices with fillers (Deep Compression)
+    (checks.check_relative_indices, lambda p, b: list(p), "absolute position"),
+    (
+        checks.check_relative_indices,
+        lambda p, b: relative(p, b, fits=lambda run, top: True),
+        "needs filler",
+    ),
+    (checks.check_relative_indices, lambda p, b: relative(p, b, minus=0), "wastes one value"),
+    (checks.check_relative_indices, lambda p, b: relative(p, b, start=0), "first entry"),
+    (checks.check_relative_indices, lambda p, b: relative(p, b, step=2**b - 1), "entry too"),
+    (
+        checks.check_relative_indices,
+        lambda p, b: relative(p, b, fits=lambda run, top: run < top),
+        "exactly 2",
+    ),
 ]
 
 
@@ -111,6 +176,9 @@ def test_mistake_is_named(checker, wrong, words):
         (checks.check_affine_scale_zero_point, right_affine),
         (checks.check_quantize_value, right_quantize_value),
         (checks.check_kmeans_storage_bytes, right_storage),
+        (checks.check_binary_dot, right_binary_dot),
+        (checks.check_binary_dot, signs_dot),
+        (checks.check_relative_indices, right_relative),
     ],
 )
 def test_independent_solutions_pass(checker, right, capsys):
@@ -121,3 +189,19 @@ def test_independent_solutions_pass(checker, right, capsys):
 def test_unknown_wrong_answer_still_fails():
     with pytest.raises(checks.CheckFailed, match="expected"):
         checks.check_kmeans_storage_bytes(lambda n, b: 1)
+
+
+@pytest.mark.parametrize("checker", [checks.check_binary_dot, checks.check_relative_indices])
+def test_an_untouched_stub_is_not_attempted(checker, capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    checker(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_wrong_answers_without_a_known_mistake_still_fail():
+    with pytest.raises(checks.CheckFailed, match="expected"):
+        checks.check_binary_dot(lambda a, b, n: 0)
+    with pytest.raises(checks.CheckFailed, match="expected"):
+        checks.check_relative_indices(lambda p, b: [0] * len(p))

@@ -11,6 +11,7 @@ from hypothesis.extra import numpy as hnp
 
 from mobilecourse import models, tflite, training
 from mobilecourse import quantize as q
+from mobilecourse.data import paper_table
 
 # --- affine quantization ------------------------------------------------------------
 
@@ -136,6 +137,162 @@ def test_binarize_signs_and_alpha():
     np.testing.assert_allclose(np.abs(recon[..., 2]), alpha[2], rtol=1e-6)
     _, single = q.binarize(w, axis=None)
     assert single == pytest.approx(np.abs(w).mean(), rel=1e-6)
+
+
+# --- XNOR-Net: binary dot products -----------------------------------------------------
+
+
+def test_pack_signs_bits_by_hand():
+    packed = q.pack_signs([0.5, -2.0, 3.0, 0.0, -1.0, 1.0, 1.0, -3.0, 7.0, -7.0])
+    # signs + - + + - + + - | + -  ->  10110110 and 10 padded with zeros: 10000000
+    assert packed.tolist() == [0b10110110, 0b10000000] and packed.dtype == np.uint8
+
+
+@pytest.mark.parametrize("n", [1, 7, 8, 9, 64, 100, 1001])
+def test_binary_dot_equals_the_float_dot_product(n):
+    rng = np.random.default_rng(n)
+    a, b = rng.standard_normal(n), rng.standard_normal(n)
+    sa, sb = np.where(a >= 0, 1.0, -1.0), np.where(b >= 0, 1.0, -1.0)
+    assert q.binary_dot(q.pack_signs(a), q.pack_signs(b), n) == int(sa @ sb)
+
+
+def test_binary_dot_extremes():
+    ones = q.pack_signs(np.ones(13))
+    minus = q.pack_signs(-np.ones(13))
+    assert q.binary_dot(ones, ones, 13) == 13
+    assert q.binary_dot(minus, minus, 13) == 13  # (-1)(-1) = +1: all-zero bits agree
+    assert q.binary_dot(ones, minus, 13) == -13
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: q.binary_dot(np.zeros(2), np.zeros(2, "uint8"), 9), TypeError, "a_packed"),
+        (lambda: q.binary_dot(np.zeros(2, "uint8"), np.zeros(3, "uint8"), 9), ValueError, "long"),
+        (lambda: q.binary_dot(np.zeros(2, "uint8"), np.zeros(2, "uint8"), 17), ValueError, "n"),
+        (lambda: q.binary_dot(np.zeros(2, "uint8"), np.zeros(2, "uint8"), 8), ValueError, "n"),
+        (lambda: q.binary_dot(np.zeros(2, "uint8"), np.zeros(2, "uint8"), 9.0), TypeError, "n"),
+        (lambda: q.pack_signs([]), ValueError, "x"),
+    ],
+)
+def test_binary_dot_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
+
+
+# --- Deep Compression storage -----------------------------------------------------------
+
+
+def test_kmeans_with_fewer_clusters_than_codes():
+    w = np.random.default_rng(5).standard_normal(2000)
+    codebook, indices = q.kmeans_share(w, bits=3, clusters=7)
+    assert codebook.shape == (7,) and indices.max() <= 6
+    with pytest.raises(ValueError, match="clusters"):
+        q.kmeans_share(w, bits=3, clusters=9)
+    with pytest.raises(TypeError, match="clusters"):
+        q.kmeans_share(w, bits=3, clusters=2.0)
+
+
+def test_deep_compress_small_kernel_by_hand():
+    # keep the 3 largest |w| of 12, 2-bit indices (at most 3 zeros skipped per entry)
+    w = np.array([0.1, 0.0, 0.9, 0.2, -0.1, 0.0, 0.05, 0.0, 0.0, -0.8, 0.0, 0.7])
+    c = q.deep_compress(w, keep=3, bits=2, index_bits=2)
+    # kept at 2, 9, 11: runs 2, then 6 zeros = filler (3 zeros, at 6) + 2, then 1
+    assert c.runs.tolist() == [2, 3, 2, 1] and c.filler.tolist() == [False, True, False, False]
+    assert c.kept == 3 and c.fillers == 1 and c.entries == 4 and not c.dense
+    assert c.codebook[0] == 0.0 and c.codes[1] == 0  # the filler is the stored zero
+    # 3 clusters, linearly initialised over [-0.8, 0.9] at -0.8, 0.05, 0.9: 0.7 and 0.9
+    # share the centroid 0.8, the middle one (in the gap pruning cut out) stays empty
+    np.testing.assert_allclose(c.codebook, [0.0, -0.8, 0.05, 0.8], rtol=1e-6)
+    assert c.codes.tolist() == [3, 0, 1, 3]
+    expected = np.zeros(12)
+    expected[[2, 9, 11]] = [0.8, -0.8, 0.8]
+    np.testing.assert_allclose(c.weights(), expected, rtol=1e-6)
+    # storage: 4 entries x 2 bits = 1 byte of codes and of indices, 4 float32 centroids
+    assert c.storage_bytes() == {"codes": 1, "indices": 1, "codebook": 16, "tables": 0}
+
+
+def test_deep_compress_dense_kernel_has_no_index():
+    w = np.random.default_rng(6).standard_normal((3, 3, 4, 8))
+    c = q.deep_compress(w, keep=w.size, bits=4)
+    assert c.dense and c.fillers == 0 and c.kept == w.size and c.runs is None
+    codebook, indices = q.kmeans_share(w, 4)
+    np.testing.assert_array_equal(c.weights(), codebook[indices])
+    assert c.storage_bytes() == {"codes": 288 * 4 // 8, "indices": 0, "codebook": 64, "tables": 0}
+    huff = c.storage_bytes(huffman=True)
+    assert huff["indices"] == 0 and huff["tables"] == 16 and huff["codes"] <= 288 * 4 // 8
+
+
+def test_deep_compress_matches_prune_then_share():
+    rng = np.random.default_rng(7)
+    w = rng.uniform(-1, 1, (3, 3, 16, 32)).astype("float32")
+    keep = 1521  # 33 % of 4608, rounded up
+    c = q.deep_compress(w, keep=keep, bits=6, index_bits=4)
+    # independent route: threshold at the keep-th largest |w|, k-means on the survivors
+    threshold = np.sort(np.abs(w).ravel())[-keep]
+    mask = np.abs(w) >= threshold
+    assert mask.sum() == keep == c.kept
+    codebook, indices = q.kmeans_share(w[mask], 6, clusters=63)
+    expected = np.zeros_like(w)
+    expected[mask] = codebook[indices]
+    np.testing.assert_array_equal(c.weights(), expected)
+    # fillers: a run of z zeros between kept weights costs z // 16 of them
+    zeros = np.diff(np.concatenate([[-1], np.flatnonzero(mask.ravel())])) - 1
+    assert c.fillers == (zeros // 16).sum()
+    fixed = c.storage_bytes()
+    assert fixed["codes"] == math.ceil(c.entries * 6 / 8)
+    assert fixed["indices"] == math.ceil(c.entries * 4 / 8) and fixed["codebook"] == 4 * 64
+    huff = c.storage_bytes(huffman=True)
+    assert huff["indices"] < fixed["indices"] and huff["tables"] == 64 + 16
+
+
+def test_squeezenet_table1_kept_counts_follow_the_densities():
+    # Table 1's compression columns (data/squeezenet_table1.csv): keeping ceil(d * n) weights
+    # of each kernel and every bias gives each printed count but fire8's, which repeats
+    # fire9's 77,581; fire8's own densities give 82,005. Kernel sizes derived here by hand.
+    table = paper_table("squeezenet_table1").set_index("layer")
+    inputs = {
+        "fire2": 96,
+        "fire3": 128,
+        "fire4": 128,
+        "fire5": 256,
+        "fire6": 256,
+        "fire7": 384,
+        "fire8": 384,
+        "fire9": 512,
+    }
+    ours = {
+        "conv1": 7 * 7 * 3 * 96 + 96,
+        "conv10": math.ceil(20 * 512 * 1000 / 100) + 1000,
+    }
+    for name, c_in in inputs.items():
+        row = table.loc[name]
+        s, e1, e3 = int(row["s1x1"]), int(row["e1x1"]), int(row["e3x3"])
+        sizes = [c_in * s, s * e1, 9 * s * e3]
+        densities = [row[f"{k}_density_percent"] for k in ("s1x1", "e1x1", "e3x3")]
+        ours[name] = sum(-(-int(d) * n // 100) for d, n in zip(densities, sizes, strict=True))
+        ours[name] += s + e1 + e3
+    printed = table["params_after_pruning"]
+    assert {k for k in ours if ours[k] != printed[k]} == {"fire8"}
+    assert ours["fire8"] == 82_005 and printed["fire8"] == printed["fire9"] == 77_581
+    assert printed.sum() == 421_098 and sum(ours.values()) == 421_098 - 77_581 + 82_005
+    assert (table["bits"] == 6).all()
+
+
+@pytest.mark.parametrize(
+    ("call", "error", "message"),
+    [
+        (lambda: q.deep_compress(np.ones(10), keep=0, bits=4), ValueError, "keep"),
+        (lambda: q.deep_compress(np.ones(10), keep=11, bits=4), ValueError, "keep"),
+        (lambda: q.deep_compress(np.ones(10), keep=5.0, bits=4), TypeError, "keep"),
+        (lambda: q.deep_compress(np.ones(10), keep=5, bits=1), ValueError, "bits"),
+        (lambda: q.deep_compress(np.ones(10), keep=5, bits=4, index_bits=0), ValueError, "index"),
+        (lambda: q.deep_compress([], keep=1, bits=4), ValueError, "kernel"),
+    ],
+)
+def test_deep_compress_bad_inputs(call, error, message):
+    with pytest.raises(error, match=message):
+        call()
 
 
 # --- Keras models and TFLite --------------------------------------------------------

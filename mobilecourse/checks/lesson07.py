@@ -1,4 +1,5 @@
-"""Checkers for lesson 07: quantization (affine int8, k-means weight sharing)."""
+"""Checkers for lesson 07: quantization (affine int8, k-means weight sharing, XNOR-Net's
+binary dot product, Deep Compression's relative indices)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,10 @@ from mobilecourse.checks._core import Mistake, check_function
 
 __all__ = [
     "check_affine_scale_zero_point",
+    "check_binary_dot",
     "check_kmeans_storage_bytes",
     "check_quantize_value",
+    "check_relative_indices",
 ]
 
 
@@ -198,6 +201,173 @@ def check_kmeans_storage_bytes(fn: Callable[[int, int], int]) -> None:
             Mistake(
                 "Each centroid is a float32: 4 bytes, not 1.",
                 lambda n, b: math.ceil(n * b / 8) + 2**b,
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- XNOR-Net: binary dot product
+
+
+def _bits_of(packed, n: int):
+    import numpy as np
+
+    return np.unpackbits(np.asarray(packed, dtype="uint8"))[:n].astype(int)
+
+
+def _binary_dot(a_packed, b_packed, n: int) -> int:
+    """The reference: NumPy's dot product of the two +-1 vectors (bit 1 -> +1, 0 -> -1)."""
+    import numpy as np
+
+    a, b = 2 * _bits_of(a_packed, n) - 1, 2 * _bits_of(b_packed, n) - 1
+    return int(np.dot(a, b))
+
+
+def _popcount(x) -> int:
+    import numpy as np
+
+    return int(np.unpackbits(np.asarray(x, dtype="uint8")).sum())
+
+
+def _binary_dot_cases() -> list[tuple]:
+    import numpy as np
+
+    rng = np.random.default_rng(7)
+    cases = []
+    for n in (13, 16, 1, 64, 100, 29):
+        a, b = rng.integers(0, 2, n), rng.integers(0, 2, n)
+        cases.append((np.packbits(a), np.packbits(b), n))
+    return cases
+
+
+def check_binary_dot(fn: Callable) -> None:
+    """Lesson 07: ``fn(a_packed, b_packed, n)`` is the +-1 dot product via XOR and popcount."""
+
+    def xor_count(a, b, n):
+        return _popcount(a ^ b)
+
+    check_function(
+        "dot product of two binary vectors (XNOR-Net)",
+        fn,
+        cases=_binary_dot_cases(),
+        reference=_binary_dot,
+        mistakes=[
+            Mistake(
+                "popcount(a XOR b) counts the positions where the signs disagree; the dot "
+                "product is agreements minus disagreements.",
+                xor_count,
+            ),
+            Mistake(
+                "n - popcount(a XOR b), which is popcount(a XNOR b), counts the agreements "
+                "only; the dot product is agreements minus disagreements: "
+                "2 * agreements - n.",
+                lambda a, b, n: n - xor_count(a, b, n),
+            ),
+            Mistake(
+                "~(a ^ b) over whole bytes counts the zero padding of the last byte as "
+                "agreements, and agreements alone are not the dot product: it is "
+                "agreements minus disagreements, n - 2 * popcount(a XOR b).",
+                lambda a, b, n: _popcount(~(a ^ b)),
+            ),
+            Mistake(
+                "Bit 0 stands for -1, not 0: popcount(a AND b) is the dot product of 0/1 "
+                "vectors. Two bits that are both 0 agree too (-1 times -1 = +1).",
+                lambda a, b, n: _popcount(a & b),
+            ),
+            Mistake(
+                "n is the vectors' length, not 8 * len(a_packed): the last byte is padded "
+                "with zero bits, which are not entries.",
+                lambda a, b, n: 8 * len(a) - 2 * xor_count(a, b, n),
+            ),
+            Mistake(
+                "The XNOR of the padding bits (0 and 0) is 1: counted over whole bytes it "
+                "adds agreements that are not entries. Count XNOR over the n real bits only, "
+                "or use n - 2 * popcount(a XOR b) (the padding's XOR is 0).",
+                lambda a, b, n: 2 * _popcount(~(a ^ b)) - n,
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- relative indices
+
+
+def _relative_indices(positions, index_bits: int) -> list[int]:
+    from mobilecourse import coding
+
+    return coding.relative_indices(positions, index_bits)[0].tolist()
+
+
+def _relative_wrong(
+    positions, index_bits, *, minus_one=True, first_from=-1, step=None, strict=True, fillers=True
+):
+    """Relative indices with switches that reproduce classic mistakes."""
+    largest = 2**index_bits - 1
+    step = largest + 1 if step is None else step
+    out, previous = [], first_from
+    for p in positions:
+        run = p - previous - (1 if minus_one else 0)
+        while fillers and (run > largest if strict else run >= largest):
+            out.append(largest)
+            run -= step
+        out.append(run)
+        previous = p
+    return out
+
+
+RELATIVE_CASES = [
+    ([1, 2, 12], 2),
+    ([0, 1, 2], 4),
+    ([3, 7], 2),
+    ([5], 2),
+    ([0, 3, 4, 20], 3),
+    ([40], 3),
+    ([2, 18, 19, 51], 4),
+]
+
+
+def check_relative_indices(fn: Callable) -> None:
+    """Lesson 07: ``fn(positions, index_bits)`` lists the stored relative indices (fillers too)."""
+    check_function(
+        "relative indices with filler entries (Deep Compression)",
+        fn,
+        cases=RELATIVE_CASES,
+        reference=_relative_indices,
+        mistakes=[
+            Mistake(
+                "Store how many zeros were skipped since the previous entry, not the "
+                "absolute position: small numbers are what make a few bits enough.",
+                lambda p, b: list(p),
+            ),
+            Mistake(
+                "A b-bit index holds at most 2**b - 1: a longer run of zeros needs filler "
+                "entries (each storing 2**b - 1) before the weight.",
+                lambda p, b: _relative_wrong(p, b, fillers=False),
+            ),
+            Mistake(
+                "Store the zeros skipped, p[i] - p[i-1] - 1, so that neighbours store 0; "
+                "the difference p[i] - p[i-1] wastes one value.",
+                lambda p, b: _relative_wrong(p, b, minus_one=False),
+            ),
+            Mistake(
+                "Store the zeros skipped, p[i] - p[i-1] - 1, so that neighbours store 0; "
+                "the difference p[i] - p[i-1] wastes one value.",
+                lambda p, b: _relative_wrong(p, b, minus_one=False, fillers=False),
+            ),
+            Mistake(
+                "The first entry counts the zeros before it from the start of the kernel: "
+                "a weight at position p stores p (as if the previous entry were at -1).",
+                lambda p, b: _relative_wrong(p, b, first_from=0),
+            ),
+            Mistake(
+                "A filler is an entry too: it skips 2**b - 1 zeros and takes one more "
+                "position itself, so each filler uses up 2**b positions of the run.",
+                lambda p, b: _relative_wrong(p, b, step=2**b - 1),
+            ),
+            Mistake(
+                "A run of exactly 2**b - 1 zeros still fits in b bits: add a filler only "
+                "when the run is longer.",
+                lambda p, b: _relative_wrong(p, b, strict=False),
             ),
         ],
     )
