@@ -32,7 +32,9 @@ def test_the_readme_carries_the_course_reading_list():
 
 
 # "Howard et al. 2017", "Han et al. (2016)", "Zhu & Gupta 2017": a citation by surname and year
-CITATION = re.compile(r"\b([A-Z][a-z]+)(?: et al\.| & [A-Z][a-z]+| and [A-Z][a-z]+),? \(?((?:19|20)\d\d)\b")
+CITATION = re.compile(
+    r"\b([A-Z][a-z]+)(?: et al\.| & [A-Z][a-z]+| and [A-Z][a-z]+),? \(?((?:19|20)\d\d)\b"
+)
 
 
 @pytest.mark.parametrize("path", LESSONS, ids=lambda p: p.stem)
