@@ -193,3 +193,18 @@ def test_energy_rows_name_where_they_come_from():
     assert energy.loc[low_precision, "source"].str.startswith("Horowitz").all()
     assert energy.loc[~low_precision, "source"].str.startswith("Han et al. 2015").all()
     assert energy["note"].str.contains("45 nm|SRAM|DRAM").all()
+
+
+def test_model_sizes_agree_with_the_tables_they_gather():
+    # lesson 00's size table gathers rows that lesson 03's and 00's fuller tables also print
+    sizes = paper_table("model_sizes").set_index(["model", "published_in"])["size_mb"]
+    unc = paper_table("unc_network_stats").set_index("model")["size_mb"]
+    coreml = paper_table("coreml_benchmark").set_index("model")["size_mb"]
+    for (model, table), size in sizes.items():
+        if table == "UNC deck table (netscope)":
+            assert float(unc[model]) == size, model
+        elif table == "Core ML benchmark":
+            assert coreml[model] == size, model
+    squeezenet2 = paper_table("squeezenet_table2")
+    alexnet = squeezenet2[squeezenet2["architecture"] == "AlexNet"]["model_size_mb"].max()
+    assert sizes["AlexNet", "Deep Compression"] == alexnet
