@@ -123,7 +123,7 @@ PAPERS: tuple[Paper, ...] = (
         "Very Deep Convolutional Networks for Large-Scale Image Recognition",
         "International Conference on Learning Representations (ICLR)",
         "1409.1556",
-        ("01", "02", "03"),
+        ("01", "02", "03", "04"),
         "stacks of 3×3 filters instead of large ones (VGG)",
     ),
     Paper(
@@ -132,7 +132,7 @@ PAPERS: tuple[Paper, ...] = (
         "Rethinking the Inception Architecture for Computer Vision",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1512.00567",
-        ("01", "03"),
+        ("01", "02", "03"),
         "factorizing convolutions into smaller and asymmetric (1×N, N×1) ones",
     ),
     Paper(
@@ -150,7 +150,7 @@ PAPERS: tuple[Paper, ...] = (
         "Xception: Deep Learning with Depthwise Separable Convolutions",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1610.02357",
-        ("02",),
+        ("02", "04"),
         "decoupling spatial and cross-channel correlations",
     ),
     Paper(
@@ -159,7 +159,7 @@ PAPERS: tuple[Paper, ...] = (
         "ImageNet Classification with Deep Convolutional Neural Networks",
         "Advances in Neural Information Processing Systems (NeurIPS)",
         "",
-        ("03",),
+        ("03", "04"),
         "AlexNet, the baseline SqueezeNet is measured against",
     ),
     Paper(
@@ -168,7 +168,7 @@ PAPERS: tuple[Paper, ...] = (
         "SqueezeNet: AlexNet-level accuracy with 50x fewer parameters and <0.5MB model size",
         "arXiv preprint",
         "1602.07360",
-        ("03", "07"),
+        ("03", "04", "07"),
         "fire modules, the design space, and compression on top",
     ),
     Paper(
@@ -195,7 +195,7 @@ PAPERS: tuple[Paper, ...] = (
         "Going Deeper with Convolutions",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1409.4842",
-        ("02", "03"),
+        ("02", "03", "04"),
         "GoogLeNet's Inception module and its 1×1 reductions",
     ),
     Paper(
@@ -242,6 +242,15 @@ PAPERS: tuple[Paper, ...] = (
         "1707.01083",
         ("04",),
         "pointwise group convolutions and the channel shuffle",
+    ),
+    Paper(
+        "J. Hu, L. Shen, G. Sun",
+        2018,
+        "Squeeze-and-Excitation Networks",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
+        "1709.01507",
+        ("04",),
+        "channel attention, the SE rows of ShuffleNet's Table 5",
     ),
     Paper(
         "N. Ma, X. Zhang, H.-T. Zheng, J. Sun",
