@@ -280,13 +280,32 @@ PAPERS: tuple[Paper, ...] = (
         "dense connectivity: few parameters, many activations",
     ),
     Paper(
+        "H. Lee, R. Grosse, R. Ranganath, A. Y. Ng",
+        2011,
+        "Unsupervised Learning of Hierarchical Representations with Convolutional Deep Belief"
+        " Networks",
+        "Communications of the ACM",
+        "",
+        ("01",),
+        "what deeper layers see: edges, then parts, then objects",
+    ),
+    Paper(
+        "J. Huang, V. Rathod, C. Sun, et al.",
+        2017,
+        "Speed/Accuracy Trade-offs for Modern Convolutional Object Detectors",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
+        "1611.10012",
+        ("05",),
+        "which detector and backbone to pick for a latency budget",
+    ),
+    Paper(
         "K. He, X. Zhang, S. Ren, J. Sun",
         2016,
         "Deep Residual Learning for Image Recognition",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1512.03385",
         ("00", "03", "04", "05"),
-        "residual connections and the bottleneck unit",
+        "residual connections, the bottleneck unit, depth against error on CIFAR-10",
     ),
     Paper(
         "S. Xie, R. Girshick, P. Dollár, Z. Tu, K. He",

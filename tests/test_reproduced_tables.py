@@ -375,3 +375,60 @@ def test_alexnet_on_small_inputs_and_bad_ones():
         models.alexnet(input_shape=(66, 66, 3))
     with pytest.raises(TypeError, match="classes must be a positive integer"):
         models.alexnet(classes=10.0)
+
+
+# ------------------------------------------------------------------ ResNet on CIFAR-10
+
+
+def cifar_resnet_params(layers, batchnorm):
+    """He et al.'s 6n+2-layer CIFAR ResNet, counted by hand from its description (section 4.2).
+
+    conv1 is 3x3x3x16; stage 1 has 2n 3x3 16->16 convolutions; stages 2 and 3 open with one
+    3x3 convolution that doubles the width (16->32, 32->64), then 2n-1 at that width; the
+    identity shortcuts hold nothing; a 64->10 dense layer with bias. BatchNorm adds gamma and
+    beta for each of conv1's 16 channels and each convolution's output channels.
+    """
+    n = (layers - 2) // 6
+    convs = 9 * (
+        3 * 16 + 2 * n * 16 * 16 + 16 * 32 + (2 * n - 1) * 32 * 32 + 32 * 64 + (2 * n - 1) * 64 * 64
+    )
+    bn = 2 * (16 + 2 * n * (16 + 32 + 64))
+    return convs + 64 * 10 + 10 + (bn if batchnorm else 0)
+
+
+def test_resnet_cifar10_table6_parameters_need_batchnorms_gamma_and_beta():
+    table = paper_table("resnet_cifar10")
+    resnets = table[table["method"] == "ResNet"]
+    assert list(resnets["layers"]) == [20, 32, 44, 56, 110, 1202]
+    assert cifar_resnet_params(20, batchnorm=True) == 269_722  # 268,346 + 2 x 688 channels
+    for layers, printed in zip(resnets["layers"], resnets["params_millions"], strict=True):
+        decimals = len(f"{printed:g}".partition(".")[2])
+        assert round(cifar_resnet_params(int(layers), True) / 1e6, decimals) == printed
+    # without gamma and beta the deepest network misses its printed 19.4M
+    assert round(cifar_resnet_params(1202, False) / 1e6, 1) == 19.3
+
+
+def test_resnet20_built_in_keras_has_the_hand_counted_parameters():
+    """The description above, built as a Keras model, holds the same trainable numbers."""
+    inputs = keras.Input((32, 32, 3))
+    x = keras.layers.Conv2D(16, 3, padding="same", use_bias=False)(inputs)
+    x = keras.layers.ReLU()(keras.layers.BatchNormalization()(x))
+    for width in (16, 32, 64):
+        for block in range(3):
+            stride = 2 if block == 0 and width > 16 else 1
+            y = keras.layers.Conv2D(width, 3, strides=stride, padding="same", use_bias=False)(x)
+            y = keras.layers.ReLU()(keras.layers.BatchNormalization()(y))
+            y = keras.layers.BatchNormalization()(
+                keras.layers.Conv2D(width, 3, padding="same", use_bias=False)(y)
+            )
+            shortcut = x
+            if stride == 2:  # option A: subsample, zero-pad the new channels, no parameters
+                pad = [[0, 0], [0, 0], [0, 0], [width // 4, width // 4]]
+                shortcut = keras.layers.Lambda(
+                    lambda t, pad=pad: keras.ops.pad(t[:, ::2, ::2, :], pad)
+                )(x)
+            x = keras.layers.ReLU()(keras.layers.Add()([y, shortcut]))
+    outputs = keras.layers.Dense(10)(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, outputs)
+    trainable = sum(math.prod(v.shape) for v in model.trainable_weights)
+    assert trainable == cifar_resnet_params(20, batchnorm=True)
