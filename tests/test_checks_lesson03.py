@@ -186,3 +186,64 @@ def test_stub_is_not_attempted_and_unknown_wrong_answer_shows_expected(capsys):
         checks.check_fire_design(lambda e, sr, pct: (3, 4, 5))
     with pytest.raises(checks.CheckFailed, match="expected 11920"):
         checks.check_fire_params(lambda *args: 7)
+
+
+# ---------------------------------------------------------------- build a fire module
+
+
+def keras_fire(x, squeeze, expand1x1, expand3x3, *, mistake=None):
+    """A student's fire module (fused ReLUs, own names); ``mistake`` makes one classic slip."""
+    from keras import layers
+
+    relu = None if mistake == "no squeeze relu" else "relu"
+    s = layers.Conv2D(squeeze, 1, activation=relu, name="sq")(x)
+    source = x if mistake == "expand from input" else s
+    padding = "valid" if mistake == "no padding" else "same"
+    a = layers.Conv2D(expand1x1, 1, activation="relu", name="ex1")(source)
+    b = layers.Conv2D(expand3x3, (3, 3), padding=padding, activation="relu", name="ex3")(source)
+    if mistake == "add":
+        return layers.Add(name="merge")([a, b])
+    return layers.Concatenate(name="merge")([b, a] if mistake == "order" else [a, b])
+
+
+@pytest.mark.parametrize(
+    ("mistake", "hint"),
+    [
+        ("no padding", "padding='same'"),
+        ("add", "concatenates its two expand branches"),
+        ("no squeeze relu", "The squeeze convolution has a ReLU too"),
+        ("order", "1x1 branch first"),
+        ("expand from input", "read the squeeze layer's output"),
+    ],
+)
+def test_fire_module_builder_mistakes(mistake, hint):
+    with pytest.raises(checks.CheckFailed, match=re.escape(hint)):
+        checks.check_fire_module(
+            lambda x, squeeze, expand1x1, expand3x3: keras_fire(
+                x, squeeze, expand1x1, expand3x3, mistake=mistake
+            )
+        )
+
+
+def test_fire_module_builder_right_and_stub(capsys):
+    checks.check_fire_module(keras_fire)
+    assert capsys.readouterr().out == "Correct: build a fire module (3 cases checked).\n"
+
+    def stub(x, squeeze, expand1x1, expand3x3):
+        raise NotImplementedError
+
+    checks.check_fire_module(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_fire_module_builder_unknown_slip_names_the_layer():
+    from keras import layers
+
+    def no_expand_relu(x, squeeze, expand1x1, expand3x3):
+        s = layers.Conv2D(squeeze, 1, activation="relu")(x)
+        a = layers.Conv2D(expand1x1, 1, name="my_e1")(s)
+        b = layers.Conv2D(expand3x3, 3, padding="same", activation="relu")(s)
+        return layers.Concatenate()([a, b])
+
+    with pytest.raises(checks.CheckFailed, match=r"Missing activation: .*`my_e1`"):
+        checks.check_fire_module(no_expand_relu)

@@ -111,3 +111,81 @@ def test_channel_shuffle_does_not_let_an_in_place_edit_pass():
 def test_unknown_wrong_shuffle_still_fails():
     with pytest.raises(checks.CheckFailed, match="expected"):
         checks.check_channel_shuffle(lambda x, g: x[..., ::-1])
+
+
+# ---------------------------------------------------------------- build a ShuffleNet unit
+
+
+def student_unit(x, out_channels, groups, strides, *, slip=None):
+    """A student's unit with its own names; ``slip`` makes one classic mistake."""
+    from keras import layers
+
+    from mobilecourse.blocks import ChannelShuffle
+
+    c = x.shape[-1]
+    wide = strides == 1 or slip == "add wide"
+    out = out_channels if wide else out_channels - c
+    g1 = 1 if slip == "first ungrouped" else groups
+    g2 = 1 if slip == "second ungrouped" else groups
+    y = layers.Conv2D(out_channels // 4, 1, groups=g1, use_bias=False, name="u_g1")(x)
+    y = layers.BatchNormalization(name="u_bn1")(y)
+    y = layers.Activation("relu", name="u_r1")(y)
+    if slip != "no shuffle" and slip != "shuffle late":
+        y = ChannelShuffle(groups, name="u_sh")(y)
+    y = layers.DepthwiseConv2D((3, 3), strides, padding="same", use_bias=False, name="u_dw")(y)
+    y = layers.BatchNormalization(name="u_bn2")(y)
+    if slip == "dw relu":
+        y = layers.ReLU(name="u_r2")(y)
+    if slip == "shuffle late":
+        y = ChannelShuffle(groups, name="u_sh")(y)
+    y = layers.Conv2D(out, 1, groups=g2, use_bias=False, name="u_g2")(y)
+    y = layers.BatchNormalization(name="u_bn3")(y)
+    if strides == 1:
+        merged = layers.Add(name="u_add")([y, x])  # the other order: an add is symmetric
+    else:
+        pool = layers.AveragePooling2D(3, 2, padding="same", name="u_pool")(x)
+        merge = layers.Add if slip in ("add", "add wide") else layers.Concatenate
+        merged = merge(name="u_merge")([pool, y])
+    return layers.ReLU(name="u_out")(merged)
+
+
+@pytest.mark.parametrize(
+    ("slip", "hint"),
+    [
+        ("no shuffle", "The channel shuffle is missing"),
+        ("shuffle late", "right after the first 1x1 group convolution"),
+        ("dw relu", "No ReLU after the depthwise convolution"),
+        ("add", "At stride 2 the unit concatenates"),
+        ("add wide", "At stride 2 the unit concatenates"),
+        ("first ungrouped", "Both 1x1 convolutions are group convolutions"),
+        ("second ungrouped", "Both 1x1 convolutions are group convolutions"),
+    ],
+)
+def test_shufflenet_unit_builder_mistakes(slip, hint):
+    def wrong(x, out_channels, groups, strides):
+        return student_unit(x, out_channels, groups, strides, slip=slip)
+
+    with pytest.raises(checks.CheckFailed, match=re.escape(hint)):
+        checks.check_shufflenet_unit(wrong)
+
+
+def test_shufflenet_unit_builder_right_and_stub(capsys):
+    checks.check_shufflenet_unit(student_unit)
+    assert capsys.readouterr().out == "Correct: build a ShuffleNet unit (4 cases checked).\n"
+
+    def stub(x, out_channels, groups, strides):
+        raise NotImplementedError
+
+    checks.check_shufflenet_unit(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_shufflenet_unit_builder_unlisted_slip_is_diagnosed():
+    from keras import layers
+
+    def relu_twice(x, out_channels, groups, strides):
+        y = student_unit(x, out_channels, groups, strides)
+        return layers.ReLU(name="twice")(y)
+
+    with pytest.raises(checks.CheckFailed, match=r"Activation where none belongs: `twice`"):
+        checks.check_shufflenet_unit(relu_twice)

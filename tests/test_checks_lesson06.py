@@ -104,3 +104,53 @@ def test_sparse_storage_mistakes(wrong, words):
     with pytest.raises(checks.CheckFailed) as info:
         checks.check_sparse_storage_bytes(wrong)
     assert words in str(info.value)
+
+
+# ---------------------------------------------------------------- filter surgery
+
+
+def surgery(kernel, bn, next_kernel, n_keep, *, slip=None):
+    """Filter surgery written with a Python loop (independent of the checker's NumPy)."""
+    n = kernel.shape[-1]
+    norms = [float(np.abs(kernel[..., i]).sum()) for i in range(n)]
+    ranked = sorted(range(n), key=lambda i: norms[i], reverse=slip != "smallest")[:n_keep]
+    keep = ranked if slip == "order" else sorted(ranked)
+    bn = bn if slip == "bn" else [np.array([b[i] for i in keep]) for b in bn]
+    if slip != "next":
+        next_kernel = np.stack([next_kernel[:, :, i, :] for i in keep], axis=2)
+    return np.stack([kernel[..., i] for i in keep], axis=-1), bn, next_kernel
+
+
+def test_filter_surgery_right(capsys):
+    checks.check_filter_surgery(surgery)
+    assert capsys.readouterr().out == "Correct: filter surgery (4 cases checked).\n"
+
+
+@pytest.mark.parametrize(
+    ("slip", "words"),
+    [
+        ("next", "next layer still reads every channel"),
+        ("bn", "BatchNorm still has one gamma"),
+        ("order", "in another order"),
+        ("smallest", "smallest L1 norm"),
+    ],
+)
+def test_filter_surgery_mistakes(slip, words):
+    with pytest.raises(checks.CheckFailed, match=words):
+        checks.check_filter_surgery(
+            lambda kernel, bn, next_kernel, n_keep: surgery(
+                kernel, bn, next_kernel, n_keep, slip=slip
+            )
+        )
+
+
+def test_filter_surgery_not_attempted_and_wrong_shapes(capsys):
+    def stub(kernel, bn, next_kernel, n_keep):
+        raise NotImplementedError
+
+    checks.check_filter_surgery(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match=r"chain 1: .*an array of shape \(3, 3, 2\)"):
+        checks.check_filter_surgery(
+            lambda kernel, bn, next_kernel, n_keep: (kernel[..., 0], bn, next_kernel)
+        )

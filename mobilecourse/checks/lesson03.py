@@ -11,11 +11,13 @@ import functools
 from collections.abc import Callable
 
 from mobilecourse import costs
+from mobilecourse.checks._blocks import check_block
 from mobilecourse.checks._core import CheckFailed, Mistake, check_function
 
 __all__ = [
     "check_fire_design",
     "check_fire_macs",
+    "check_fire_module",
     "check_fire_params",
     "check_squeezenet_design_params",
 ]
@@ -302,6 +304,97 @@ def check_squeezenet_design_params(fn: Callable[[float, float], int]) -> None:
             Mistake(
                 "conv1 (96 filters of 7x7x3 + bias) is missing.",
                 lambda sr, pct: _network_params(sr, pct, conv1=False),
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- build a fire module
+
+
+def _fire(
+    x,
+    squeeze,
+    expand1x1,
+    expand3x3,
+    *,
+    padding="same",
+    merge="concat",
+    squeeze_relu=True,
+    order=(0, 1),
+    expand_from="squeeze",
+):
+    """A fire module written with plain Keras layers; each switch makes one classic mistake."""
+    from keras import layers
+
+    s = layers.Conv2D(squeeze, 1)(x)
+    if squeeze_relu:
+        s = layers.ReLU()(s)
+    source = s if expand_from == "squeeze" else x
+    e1 = layers.ReLU()(layers.Conv2D(expand1x1, 1)(source))
+    e3 = layers.ReLU()(layers.Conv2D(expand3x3, 3, padding=padding)(source))
+    branches = [(e1, e3)[i] for i in order]
+    return layers.Concatenate()(branches) if merge == "concat" else layers.Add()(branches)
+
+
+def _reference_fire(x, squeeze, expand1x1, expand3x3):
+    from mobilecourse import blocks
+
+    return blocks.fire_module(
+        x, squeeze=squeeze, expand1x1=expand1x1, expand3x3=expand3x3, name="reference"
+    )
+
+
+def check_fire_module(fn: Callable[..., object]) -> None:
+    """Lesson 03: ``fn(x, squeeze, expand1x1, expand3x3)`` builds a fire module in Keras.
+
+    Compared layer by layer with ``blocks.fire_module`` (names do not matter; a ReLU may
+    be a layer or a convolution's ``activation="relu"``).
+    """
+
+    def wrong(**switches):
+        return lambda x, squeeze, expand1x1, expand3x3: _fire(
+            x, squeeze, expand1x1, expand3x3, **switches
+        )
+
+    check_block(
+        "build a fire module",
+        fn,
+        cases=[
+            ((55, 55, 96), {"squeeze": 16, "expand1x1": 64, "expand3x3": 64}),
+            ((13, 13, 384), {"squeeze": 48, "expand1x1": 192, "expand3x3": 192}),
+            ((9, 9, 10), {"squeeze": 3, "expand1x1": 4, "expand3x3": 5}),
+        ],
+        reference=_reference_fire,
+        mistakes=[
+            Mistake(
+                "The 3x3 expand convolution needs padding='same': without it its map is two "
+                "pixels smaller than the 1x1 branch's, and maps of different sizes cannot "
+                "be concatenated.",
+                wrong(padding="valid"),
+            ),
+            Mistake(
+                "A fire module concatenates its two expand branches (the output has "
+                "e1x1 + e3x3 channels); an Add would sum them, needs equal widths and "
+                "halves the output channels.",
+                wrong(merge="add"),
+            ),
+            Mistake(
+                "The squeeze convolution has a ReLU too: in SqueezeNet every convolution "
+                "is followed by one.",
+                wrong(squeeze_relu=False),
+            ),
+            Mistake(
+                "Concatenate the 1x1 branch first, then the 3x3 one, as SqueezeNet's "
+                "released model and blocks.fire_module do: the order decides which output "
+                "channels come from which branch, so weights trained for one order do not "
+                "fit the other.",
+                wrong(order=(1, 0)),
+            ),
+            Mistake(
+                "Both expand convolutions read the squeeze layer's output, not the module's "
+                "input: the squeeze is what makes the 3x3 filters cheap (strategy 2).",
+                wrong(expand_from="input"),
             ),
         ],
     )

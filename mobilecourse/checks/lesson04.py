@@ -8,9 +8,15 @@ from typing import Any
 import numpy as np
 
 from mobilecourse import costs
+from mobilecourse.checks._blocks import check_block
 from mobilecourse.checks._core import Mistake, check_function
 
-__all__ = ["check_channel_shuffle", "check_group_conv_macs", "check_shufflenet_unit_macs"]
+__all__ = [
+    "check_channel_shuffle",
+    "check_group_conv_macs",
+    "check_shufflenet_unit",
+    "check_shufflenet_unit_macs",
+]
 
 
 # ---------------------------------------------------------------- group convolution
@@ -245,6 +251,148 @@ def check_shufflenet_unit_macs(fn: Callable[..., int]) -> None:
                 "That is FLOPs (2 x MACs: a multiply and an add counted apart). "
                 "Report multiply-accumulates.",
                 lambda *a: 2 * _unit_macs(*a),
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- build a ShuffleNet unit
+
+
+def _unit(
+    x,
+    out_channels,
+    groups,
+    strides,
+    *,
+    shuffle="after first",
+    dw_relu=False,
+    merge="paper",
+    branch_wide=False,
+    first_groups=True,
+    second_groups=True,
+    grouped_3x3=False,
+    bottleneck_of_branch=False,
+):
+    """A ShuffleNet unit written with plain Keras layers; each switch makes one classic slip."""
+    from keras import layers
+
+    from mobilecourse.blocks import ChannelShuffle
+
+    in_channels = x.shape[-1]
+    branch = out_channels if strides == 1 or branch_wide else out_channels - in_channels
+    bottleneck = (branch if bottleneck_of_branch else out_channels) // 4
+    y = x
+    if shuffle == "on input":
+        y = ChannelShuffle(groups)(y)
+    y = layers.Conv2D(bottleneck, 1, groups=groups if first_groups else 1, use_bias=False)(y)
+    y = layers.ReLU()(layers.BatchNormalization()(y))
+    if shuffle == "after first":
+        y = ChannelShuffle(groups)(y)
+    if grouped_3x3:
+        y = layers.Conv2D(
+            bottleneck, 3, strides=strides, padding="same", groups=groups, use_bias=False
+        )(y)
+    else:
+        y = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    if dw_relu:
+        y = layers.ReLU()(y)
+    if shuffle == "after depthwise":
+        y = ChannelShuffle(groups)(y)
+    y = layers.Conv2D(branch, 1, groups=groups if second_groups else 1, use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    if strides == 1:
+        y = layers.Add()([x, y])
+    else:
+        shortcut = layers.AveragePooling2D(3, strides=2, padding="same")(x)
+        y = (layers.Add() if merge == "add" else layers.Concatenate())([shortcut, y])
+    return layers.ReLU()(y)
+
+
+def _reference_unit(x, out_channels, groups, strides):
+    from mobilecourse import blocks
+
+    return blocks.shufflenet_unit(
+        x, out_channels=out_channels, groups=groups, strides=strides, name="reference"
+    )
+
+
+def check_shufflenet_unit(fn: Callable[..., Any]) -> None:
+    """Lesson 04: ``fn(x, out_channels, groups, strides)`` builds a ShuffleNet v1 unit in Keras.
+
+    Compared layer by layer with ``blocks.shufflenet_unit`` (Zhang et al. 2018, Fig. 2 b
+    and c), at stride 1 and 2; names do not matter.
+    """
+
+    def wrong(**switches):
+        return lambda x, out_channels, groups, strides: _unit(
+            x, out_channels, groups, strides, **switches
+        )
+
+    both_grouped = (
+        "Both 1x1 convolutions are group convolutions (groups=g): that is where the unit "
+        "saves its MACs, and why it needs the shuffle between them."
+    )
+    add_at_stride_2 = (
+        "At stride 2 the unit concatenates the 3x3 average-pooled input with the branch, "
+        "which outputs only out_channels - in_channels channels: the width grows at no "
+        "cost. An add would need equal shapes and keep the width."
+    )
+    check_block(
+        "build a ShuffleNet unit",
+        fn,
+        cases=[
+            ((14, 14, 240), {"out_channels": 240, "groups": 3, "strides": 1}),
+            ((16, 16, 24), {"out_channels": 96, "groups": 4, "strides": 2}),
+            ((8, 8, 64), {"out_channels": 64, "groups": 8, "strides": 1}),
+            ((28, 28, 240), {"out_channels": 480, "groups": 3, "strides": 2}),
+        ],
+        reference=_reference_unit,
+        mistakes=[
+            Mistake(
+                "The channel shuffle is missing: without it each group of the second 1x1 "
+                "group convolution sees only the channels of one group of the first "
+                "(section 2's blocked information flow).",
+                wrong(shuffle=None),
+            ),
+            Mistake(
+                "The paper shuffles right after the first 1x1 group convolution (after its "
+                "BN and ReLU), before the depthwise convolution (Fig. 2). A depthwise layer "
+                "acts on each channel alone, so your place mixes the groups too, but it is "
+                "not the unit of the paper and of blocks.shufflenet_unit.",
+                wrong(shuffle="after depthwise"),
+            ),
+            Mistake(
+                "The shuffle goes between the two group convolutions, after the first one: "
+                "shuffling the unit's input does not let the second 1x1 convolution's groups "
+                "see each other's channels.",
+                wrong(shuffle="on input"),
+            ),
+            Mistake(
+                "No ReLU after the depthwise convolution: it is followed by BatchNorm only "
+                "(the paper's Fig. 2); the ReLUs come after the first 1x1 convolution and "
+                "after the add or concatenation.",
+                wrong(dw_relu=True),
+            ),
+            Mistake(add_at_stride_2, wrong(merge="add")),
+            Mistake(add_at_stride_2, wrong(merge="add", branch_wide=True)),
+            Mistake(
+                "At stride 2 the branch's last 1x1 convolution outputs out_channels - "
+                "in_channels channels: the pooled input, concatenated, supplies the rest.",
+                wrong(branch_wide=True),
+            ),
+            Mistake(both_grouped, wrong(second_groups=False)),
+            Mistake(both_grouped, wrong(first_groups=False)),
+            Mistake(
+                "The 3x3 convolution is depthwise (DepthwiseConv2D: one filter per channel), "
+                "not a grouped convolution.",
+                wrong(grouped_3x3=True),
+            ),
+            Mistake(
+                "The bottleneck has out_channels // 4 channels at stride 2 too (the paper "
+                "sets it to a quarter of the unit's output channels).",
+                wrong(bottleneck_of_branch=True),
             ),
         ],
     )

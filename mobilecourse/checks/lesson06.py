@@ -9,6 +9,7 @@ import numpy as np
 from mobilecourse.checks._core import Mistake, check_function
 
 __all__ = [
+    "check_filter_surgery",
     "check_magnitude_mask",
     "check_polynomial_sparsity",
     "check_sparse_storage_bytes",
@@ -173,6 +174,176 @@ def check_sparse_storage_bytes(fn: Callable[[int, float, int], float]) -> None:
             Mistake(
                 "index_bits is in bits: divide by 8 to get bytes.",
                 lambda *a: _storage(*a, index_bytes=True),
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- filter surgery
+
+_BN_PARTS = ("gamma", "beta", "moving_mean", "moving_variance")
+
+
+class _Chain:
+    """A trained conv -> BatchNorm -> conv chain's weights, with a short ``repr``.
+
+    The filters of the first kernel get L1 norms in a shuffled order (never sorted by
+    index), all different, so keeping the largest, keeping the smallest and the order of
+    the kept filters are three different answers.
+    """
+
+    def __init__(self, number, kernel, cin, filters, next_kernel, next_filters, keep):
+        rng = np.random.default_rng(number)
+        scale = rng.permutation(filters) + 1.0
+        self.kernel = rng.uniform(-1, 1, (kernel, kernel, cin, filters)) * scale
+        self.bn = [
+            rng.uniform(0.5, 1.5, filters),
+            rng.uniform(-0.5, 0.5, filters),
+            rng.uniform(-1, 1, filters),
+            rng.uniform(0.5, 2.0, filters),
+        ]
+        self.next_kernel = rng.uniform(-1, 1, (next_kernel, next_kernel, filters, next_filters))
+        self.keep = keep
+        self.text = (
+            f"chain {number}: kernel {self.kernel.shape}, next kernel "
+            f"{self.next_kernel.shape}, keep {keep} of {filters} filters"
+        )
+
+    def __repr__(self) -> str:
+        return self.text
+
+
+_CHAINS = [
+    _Chain(1, 3, 2, 6, 3, 4, 4),
+    _Chain(2, 1, 5, 8, 1, 3, 3),
+    _Chain(3, 3, 3, 7, 3, 2, 1),
+    _Chain(4, 3, 1, 5, 1, 5, 5),
+]
+
+
+def _slices(out, original: np.ndarray, axis: int):
+    """Which slices of ``original`` along ``axis`` ``out`` holds, in order (or a text)."""
+    try:
+        out = np.asarray(out, dtype=np.float64)
+    except (TypeError, ValueError):
+        return f"a {type(out).__name__}, not an array"
+    axis %= original.ndim
+    others = [d for i, d in enumerate(original.shape) if i != axis]
+    if out.ndim != original.ndim or [d for i, d in enumerate(out.shape) if i != axis] != others:
+        return f"an array of shape {out.shape} (the input has shape {original.shape})"
+    found = []
+    for j in range(out.shape[axis]):
+        piece = np.take(out, j, axis=axis)
+        match = [
+            i
+            for i in range(original.shape[axis])
+            if np.allclose(np.take(original, i, axis=axis), piece, rtol=0, atol=1e-6)
+        ]
+        if not match:
+            return f"an array of shape {out.shape} whose values are not slices of the input"
+        found.append(match[0])
+    return tuple(found)
+
+
+def _summary(chain: _Chain, answer) -> object:
+    """An answer as the filters each returned array holds (input indices), or a text."""
+    if answer is None:
+        return None
+    if not isinstance(answer, (tuple, list)) or len(answer) != 3:
+        return "not a (kernel, bn, next_kernel) triple"
+    kernel, bn, next_kernel = answer
+    if not isinstance(bn, (tuple, list)) or len(bn) != 4:
+        return "bn is not a list of 4 arrays (gamma, beta, moving mean, moving variance)"
+    parts = [("kernel filters", _slices(kernel, chain.kernel, -1))]
+    for name, got, original in zip(_BN_PARTS, bn, chain.bn, strict=True):
+        parts.append((f"{name} channels", _slices(got, original, 0)))
+    parts.append(("next kernel input channels", _slices(next_kernel, chain.next_kernel, 2)))
+    return tuple(parts)
+
+
+def _by_hand(chain: _Chain, *, order="index", largest=True, cut_bn=True, cut_next=True):
+    """The surgery in NumPy; the switches make the classic mistakes."""
+    n = chain.kernel.shape[-1]
+    l1 = np.abs(chain.kernel).reshape(-1, n).sum(axis=0)
+    ranked = np.argsort(-l1 if largest else l1, kind="stable")[: chain.keep]
+    keep = np.sort(ranked) if order == "index" else ranked
+    bn = [b[keep] for b in chain.bn] if cut_bn else list(chain.bn)
+    next_kernel = chain.next_kernel[:, :, keep, :] if cut_next else chain.next_kernel
+    return chain.kernel[..., keep], bn, next_kernel
+
+
+def _with_prune_filters(chain: _Chain):
+    """The reference: ``filter_pruning.prune_filters`` on the chain built in Keras."""
+    import keras
+
+    from mobilecourse.filter_pruning import prune_filters
+
+    k, _, cin, n = chain.kernel.shape
+    inputs = keras.Input((6, 6, cin))
+    x = keras.layers.Conv2D(n, k, padding="same", use_bias=False, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="bn")(x)
+    x = keras.layers.ReLU()(x)
+    m = chain.next_kernel.shape[-1]
+    kn = chain.next_kernel.shape[0]
+    x = keras.layers.Conv2D(m, kn, padding="same", use_bias=False, name="next")(x)
+    model = keras.Model(inputs, x)
+    model.get_layer("conv").set_weights([chain.kernel])
+    model.get_layer("bn").set_weights(chain.bn)
+    model.get_layer("next").set_weights([chain.next_kernel])
+    pruned = prune_filters(model, (n - chain.keep) / n, layers=["conv"])
+    (kernel,) = pruned.get_layer("conv").get_weights()
+    (next_kernel,) = pruned.get_layer("next").get_weights()
+    return kernel, pruned.get_layer("bn").get_weights(), next_kernel
+
+
+def check_filter_surgery(fn: Callable[..., tuple]) -> None:
+    """Lesson 06: ``fn(kernel, bn, next_kernel, n_keep)`` removes a conv's weakest filters.
+
+    ``kernel`` is ``(k, k, c_in, n)``, ``bn`` the list ``[gamma, beta, moving_mean,
+    moving_variance]`` of the BatchNorm after it, ``next_kernel`` the following
+    convolution's ``(k, k, n, m)``. The answer ``(kernel, bn, next_kernel)`` keeps the
+    ``n_keep`` filters of largest L1 norm, in their original order, and the matching BN
+    channels and input channels of the next kernel; it is compared with
+    ``filter_pruning.prune_filters`` on the same chain built in Keras.
+    """
+
+    def student(chain: _Chain):
+        args = (chain.kernel.copy(), [b.copy() for b in chain.bn], chain.next_kernel.copy())
+        return _summary(chain, fn(*args, chain.keep))
+
+    student.__name__ = getattr(fn, "__name__", "your function")
+
+    def mistake(**switches):
+        return lambda chain: _summary(chain, _by_hand(chain, **switches))
+
+    check_function(
+        "filter surgery",
+        student,
+        cases=[(chain,) for chain in _CHAINS],
+        reference=lambda chain: _summary(chain, _with_prune_filters(chain)),
+        mistakes=[
+            Mistake(
+                "The next layer still reads every channel: the removed filters' channels "
+                "no longer exist, so cut the same indices from the next kernel's input "
+                "axis (its third axis, (k, k, n, m)).",
+                mistake(cut_next=False),
+            ),
+            Mistake(
+                "BatchNorm still has one gamma, beta, mean and variance per original "
+                "filter: each of the four must lose the removed channels too.",
+                mistake(cut_bn=False),
+            ),
+            Mistake(
+                "The right filters, in another order. Permuting them the same way everywhere "
+                "computes the same function, but filter pruning keeps the survivors in "
+                "their original order (sorted indices), as prune_filters does, so the pruned "
+                "layer's channels stay in the order of the trained one.",
+                mistake(order="l1"),
+            ),
+            Mistake(
+                "You kept the filters of smallest L1 norm: the criterion removes the "
+                "smallest sum of |w| and keeps the largest.",
+                mistake(largest=False),
             ),
         ],
     )
