@@ -26,8 +26,9 @@ Modules, bottom up (a module imports only those on its line or above it):
     data, cache: the paper tables and the offline digits (package data); trained
         weights and converted files the lessons share, on disk.
     widgets, app: interactive cost calculators; the same as a Voila web app.
-    quantize, tflite: quantization maths; TFLite conversion run with LiteRT, and the
-        cost of a .tflite file (profile_tflite).
+    quantize, tflite, integer: quantization maths; TFLite conversion run with LiteRT, and
+        the cost of a .tflite file (profile_tflite); integer-only inference of an int8
+        file in NumPy (integer_forward, re-exported by quantize).
     timing: the one timing protocol (time_variants, Timing.faster_than).
     training: the training recipe, accuracy (of a Keras model or a .tflite file),
         distillation, BatchNorm re-estimation.

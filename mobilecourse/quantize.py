@@ -15,6 +15,10 @@ read and tested on its own; lesson 07 then checks it against the TFLite converte
   (1 bit per weight plus one float per channel). XNOR-Net binarizes the inputs too; a
   dot product of two packed sign vectors is then an XOR and a popcount
   (:func:`binary_dot`).
+* **Integer-only inference** (Jacob et al. 2018): :func:`integer_forward` runs an int8
+  ``.tflite`` file in NumPy integer arithmetic, with the fixed-point requantization
+  (:func:`quantize_multiplier`, :func:`multiply_by_quantized_multiplier`) of TFLite's
+  reference kernels; it lives in :mod:`mobilecourse.integer` and is re-exported here.
 * **Deep Compression's storage** (Han et al. 2016): :func:`deep_compress` prunes a
   kernel by magnitude, shares the kept weights with k-means and stores them with
   relative indices, Huffman coding optional (:mod:`mobilecourse.coding`).
@@ -33,6 +37,16 @@ import numpy as np
 from mobilecourse import coding
 from mobilecourse._validate import axis as axis_index
 from mobilecourse._validate import integer, real, real_array
+from mobilecourse.integer import (
+    int8_dense,
+    integer_forward,
+    integer_tensors,
+    litert_tensors,
+    multiply_by_quantized_multiplier,
+    quantize_multiplier,
+    rounding_divide_by_pot,
+    saturating_rounding_doubling_high_mul,
+)
 
 __all__ = [
     "CompressedKernel",
@@ -44,11 +58,19 @@ __all__ = [
     "binary_dot",
     "deep_compress",
     "dequantize",
+    "int8_dense",
+    "integer_forward",
+    "integer_tensors",
     "kmeans_share",
+    "litert_tensors",
+    "multiply_by_quantized_multiplier",
     "pack_signs",
     "quantize",
+    "quantize_multiplier",
     "qrange",
     "round_trip_error",
+    "rounding_divide_by_pot",
+    "saturating_rounding_doubling_high_mul",
     "shared_size_bytes",
     "shared_weights",
 ]

@@ -73,6 +73,70 @@ def right_relative(positions, bits):
     return relative(positions, bits)
 
 
+def dense(
+    x_q,
+    w_q,
+    bias_q,
+    s_x,
+    zp_x,
+    s_w,
+    s_y,
+    zp_y,
+    *,
+    zp=True,
+    bias="in",
+    rounding="fixed",
+    clip=True,
+    per_channel=True,
+    wide=True,
+):
+    """An int8 dense layer with Python integers (independent of the package); switches
+    give the classic mistakes."""
+    units = len(w_q)
+    scales = [float(v) for v in np.broadcast_to(s_w, (units,))]
+    if not per_channel:
+        scales = [scales[0]] * units
+    out = []
+    for j in range(units):
+        if wide:
+            shift = int(zp_x) if zp else 0
+            acc = sum(int(w) * (int(x) - shift) for w, x in zip(w_q[j], x_q, strict=True))
+        else:  # int8 maths, wrapping
+            diffs = (np.asarray(x_q) - np.int8(zp_x if zp else 0)).astype(np.int8)
+            products = (np.asarray(w_q[j]).astype(np.int8) * diffs).astype(np.int8)
+            acc = int(products.sum(dtype=np.int8))
+        if bias == "in":
+            acc += int(bias_q[j])
+        real = s_x * scales[j] / s_y
+        if rounding == "fixed":
+            fraction, exponent = math.frexp(real)
+            m0 = math.floor(fraction * 2**31 + 0.5)
+            if m0 == 2**31:
+                m0, exponent = m0 // 2, exponent + 1
+            product = acc * m0
+            high = product + (2**30 if product >= 0 else 1 - 2**30)
+            high = high // 2**31 if high >= 0 else -((-high) // 2**31)
+            e = -exponent
+            y = high >> e
+            remainder, threshold = high & (2**e - 1), ((2**e - 1) >> 1) + (high < 0)
+            y += remainder > threshold
+        elif rounding == "round":
+            y = round(acc * real)  # Python rounds ties to even
+        elif rounding == "trunc":
+            y = int(acc * real)
+        if bias == "after":
+            y += int(bias_q[j])
+        y += int(zp_y)
+        if clip:
+            y = max(-128, min(127, y))
+        out.append(int(y))
+    return np.array(out)
+
+
+def right_dense(*args):
+    return dense(*args)
+
+
 MISTAKES = [
     # scale and zero point
     (
@@ -146,6 +210,15 @@ MISTAKES = [
         lambda a, b, n: 2 * popcount(~(a ^ b)) - n,
         "XNOR of the padding bits",
     ),
+    # an int8 dense layer in integers
+    (checks.check_int8_dense, lambda *a: dense(*a, zp=False), "zero point first"),
+    (checks.check_int8_dense, lambda *a: dense(*a, wide=False), "Widen to 32 bits"),
+    (checks.check_int8_dense, lambda *a: dense(*a, bias="after"), "not to the output"),
+    (checks.check_int8_dense, lambda *a: dense(*a, bias="none"), "int32 bias"),
+    (checks.check_int8_dense, lambda *a: dense(*a, per_channel=False), "its own weight scale"),
+    (checks.check_int8_dense, lambda *a: dense(*a, rounding="trunc"), "do not truncate"),
+    (checks.check_int8_dense, lambda *a: dense(*a, rounding="round"), "integer multiplier"),
+    (checks.check_int8_dense, lambda *a: dense(*a, clip=False), "Saturate"),
     # relative indices with fillers (Deep Compression)
     (checks.check_relative_indices, lambda p, b: list(p), "absolute position"),
     (
@@ -179,6 +252,7 @@ def test_mistake_is_named(checker, wrong, words):
         (checks.check_binary_dot, right_binary_dot),
         (checks.check_binary_dot, signs_dot),
         (checks.check_relative_indices, right_relative),
+        (checks.check_int8_dense, right_dense),
     ],
 )
 def test_independent_solutions_pass(checker, right, capsys):
@@ -191,7 +265,9 @@ def test_unknown_wrong_answer_still_fails():
         checks.check_kmeans_storage_bytes(lambda n, b: 1)
 
 
-@pytest.mark.parametrize("checker", [checks.check_binary_dot, checks.check_relative_indices])
+@pytest.mark.parametrize(
+    "checker", [checks.check_binary_dot, checks.check_relative_indices, checks.check_int8_dense]
+)
 def test_an_untouched_stub_is_not_attempted(checker, capsys):
     def stub(*args):
         raise NotImplementedError

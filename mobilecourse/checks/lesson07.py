@@ -1,10 +1,13 @@
-"""Checkers for lesson 07: quantization (affine int8, k-means weight sharing, XNOR-Net's
-binary dot product, Deep Compression's relative indices)."""
+"""Checkers for lesson 07: quantization (affine int8, an int8 dense layer in integers,
+k-means weight sharing, XNOR-Net's binary dot product, Deep Compression's relative
+indices)."""
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
+
+import numpy as np
 
 from mobilecourse import quantize
 from mobilecourse.checks._core import Mistake, check_function
@@ -12,6 +15,7 @@ from mobilecourse.checks._core import Mistake, check_function
 __all__ = [
     "check_affine_scale_zero_point",
     "check_binary_dot",
+    "check_int8_dense",
     "check_kmeans_storage_bytes",
     "check_quantize_value",
     "check_relative_indices",
@@ -368,6 +372,198 @@ def check_relative_indices(fn: Callable) -> None:
                 "A run of exactly 2**b - 1 zeros still fits in b bits: add a filler only "
                 "when the run is longer.",
                 lambda p, b: _relative_wrong(p, b, strict=False),
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- an int8 dense layer
+
+
+def _int8_dense(x_q, w_q, bias_q, s_x, zp_x, s_w, s_y, zp_y) -> tuple[int, ...]:
+    """The package's reference (tied to LiteRT's FULLY_CONNECTED by the tests)."""
+    return tuple(int(v) for v in quantize.int8_dense(x_q, w_q, bias_q, s_x, zp_x, s_w, s_y, zp_y))
+
+
+def _dense_wrong(
+    x_q,
+    w_q,
+    bias_q,
+    s_x,
+    zp_x,
+    s_w,
+    s_y,
+    zp_y,
+    *,
+    zero_point=True,
+    bias="inside",
+    requantize="fixed",
+    saturate="clip",
+    scales="channel",
+    wide=True,
+):
+    """The layer with switches that reproduce the classic mistakes."""
+    kind = np.int64 if wide else np.int8
+    x = np.asarray(x_q).astype(kind)
+    w = np.asarray(w_q).astype(kind)
+    if zero_point:
+        x = x - np.asarray(zp_x).astype(kind)
+    acc = (w @ x).astype(np.int64)
+    if bias == "inside":
+        acc = acc + np.asarray(bias_q, dtype=np.int64)
+    s_w = np.broadcast_to(np.asarray(s_w, dtype=np.float64), (w.shape[0],))
+    if scales == "first":
+        s_w = np.full_like(s_w, s_w[0])
+    elif scales == "max":
+        s_w = np.full_like(s_w, s_w.max())
+    real = s_x * s_w / s_y
+    if requantize == "fixed":
+        pairs = [quantize.quantize_multiplier(float(m)) for m in real]
+        y = quantize.multiply_by_quantized_multiplier(
+            acc, [p[0] for p in pairs], [p[1] for p in pairs]
+        )
+    elif requantize == "even":
+        y = np.round(acc * real)
+    elif requantize == "floor_half":
+        y = np.floor(acc * real + 0.5)
+    elif requantize == "half_away":
+        y = np.sign(acc * real) * np.floor(np.abs(acc * real) + 0.5)
+    elif requantize == "trunc":
+        y = np.trunc(acc * real)
+    else:  # "floor": a plain right shift
+        y = np.floor(acc * real)
+    y = np.asarray(y, dtype=np.int64)
+    if bias == "after":
+        y = y + np.asarray(bias_q, dtype=np.int64)
+    y = y + int(zp_y)
+    if saturate == "clip":
+        y = np.clip(y, -128, 127)
+    elif saturate == "wrap":
+        y = y.astype(np.int8)
+    return tuple(int(v) for v in y)
+
+
+def _dense_cases() -> list[tuple]:
+    """Small layers, each built so that one classic mistake shows (see the comments)."""
+    i8 = np.int8
+    general = (  # zero point -128 (a ReLU output), per-channel scales far apart
+        np.array([-128, -50, 0, 77, 127], i8),
+        np.array([[12, -7, 33, -90, 5], [127, -127, 64, 0, -3], [-1, 2, -3, 4, -5]], i8),
+        np.array([100, -2000, 37], np.int32),
+        0.02,
+        -128,
+        np.array([0.004, 0.0011, 0.03]),
+        0.05,
+        -10,
+    )
+    ties = (  # M = 0.5 * 0.25 / 1 = 1/8 exactly: accumulators 20 and -20 are 2.5 and -2.5
+        np.array([3, 1, -1], i8),
+        np.array([[4, 2, 0], [-4, -2, 0], [4, 0, 0]], i8),
+        np.array([0, 0, -4], np.int32),
+        0.5,
+        -1,
+        np.array([0.25, 0.25, 0.25]),
+        1.0,
+        0,
+    )
+    twice = (  # M = 0.1875: 13 * M = 2.4375, but 13 * 0.75 rounds to 10 first: 10 / 4 -> 3
+        np.array([13, 0], i8),
+        np.array([[1, 0], [2, 1]], i8),
+        np.array([0, 0], np.int32),
+        0.75,
+        0,
+        np.array([0.25, 0.25]),
+        1.0,
+        5,
+    )
+    saturating = (  # large products: the output leaves [-128, 127] both ways
+        np.array([127, 127, -128, 100], i8),
+        np.array([[127, 127, -127, 120], [-127, -127, 127, -120], [1, 0, 0, 0]], i8),
+        np.array([5000, -5000, 0], np.int32),
+        0.05,
+        3,
+        np.array([0.01, 0.01, 0.2]),
+        0.02,
+        -5,
+    )
+    wrapping = (  # int8 maths overflows: 100 - (-100) = 200 does not fit
+        np.array([100, -90], i8),
+        np.array([[90, 80], [-70, 3]], i8),
+        np.array([1200, -300], np.int32),
+        0.01,
+        -100,
+        np.array([0.002, 0.003]),
+        0.1,
+        0,
+    )
+    return [general, ties, twice, saturating, wrapping]
+
+
+def check_int8_dense(fn: Callable) -> None:
+    """Lesson 07: ``fn(x_q, w_q, bias_q, s_x, zp_x, s_w, s_y, zp_y)`` is an int8 dense layer."""
+    fixed = (
+        "Requantize with the integer multiplier, as TFLite does: (m0, shift) = "
+        "quantize.quantize_multiplier(s_x * s_w / s_y), then "
+        "quantize.multiply_by_quantized_multiplier(acc, m0, shift). A float product rounds "
+        "ties, and values the fixed point rounds twice, one step differently."
+    )
+    check_function(
+        "an int8 dense layer in integers",
+        fn,
+        cases=_dense_cases(),
+        reference=_int8_dense,
+        mistakes=[
+            Mistake(
+                "Subtract the input's zero point first: the real input is s_x * (x_q - zp_x), "
+                "so the products are w_q * (x_q - zp_x).",
+                lambda *a: _dense_wrong(*a, zero_point=False),
+            ),
+            Mistake(
+                "Widen to 32 bits (x_q.astype(np.int32)) before subtracting the zero point and "
+                "multiplying: int8 arithmetic wraps around, the accumulator must be int32.",
+                lambda *a: _dense_wrong(*a, wide=False),
+            ),
+            Mistake(
+                "The bias is stored at the accumulator's scale s_x * s_w (zero point 0): add "
+                "it to the int32 sum before requantizing, not to the output.",
+                lambda *a: _dense_wrong(*a, bias="after"),
+            ),
+            Mistake(
+                "Add the int32 bias to the accumulator before requantizing.",
+                lambda *a: _dense_wrong(*a, bias="none"),
+            ),
+            Mistake(
+                "Each output channel has its own weight scale: M = s_x * s_w[j] / s_y per "
+                "channel, not one scale for the whole tensor.",
+                lambda *a: _dense_wrong(*a, scales="first"),
+            ),
+            Mistake(
+                "Each output channel has its own weight scale: M = s_x * s_w[j] / s_y per "
+                "channel, not one scale for the whole tensor.",
+                lambda *a: _dense_wrong(*a, scales="max"),
+            ),
+            Mistake(
+                "Round to the nearest integer, do not truncate: a plain right shift (or int()) "
+                "cuts 2.9 to 2. " + fixed,
+                lambda *a: _dense_wrong(*a, requantize="trunc"),
+            ),
+            Mistake(
+                "Round to the nearest integer, do not truncate: a plain right shift (or int()) "
+                "cuts 2.9 to 2. " + fixed,
+                lambda *a: _dense_wrong(*a, requantize="floor"),
+            ),
+            Mistake(fixed, lambda *a: _dense_wrong(*a, requantize="even")),
+            Mistake(fixed, lambda *a: _dense_wrong(*a, requantize="floor_half")),
+            Mistake(fixed, lambda *a: _dense_wrong(*a, requantize="half_away")),
+            Mistake(
+                "Saturate: clip the output to the int8 range [-128, 127] after adding the "
+                "output zero point (a cast to int8 wraps 200 around to -56).",
+                lambda *a: _dense_wrong(*a, saturate="none"),
+            ),
+            Mistake(
+                "Saturate: clip the output to the int8 range [-128, 127] after adding the "
+                "output zero point (a cast to int8 wraps 200 around to -56).",
+                lambda *a: _dense_wrong(*a, saturate="wrap"),
             ),
         ],
     )
