@@ -29,7 +29,8 @@ Modules, bottom up (a module imports only those on its line or above it):
     quantize, tflite, integer: quantization maths; TFLite conversion run with LiteRT, and
         the cost of a .tflite file (profile_tflite); integer-only inference of an int8
         file in NumPy (integer_forward, re-exported by quantize).
-    timing: the one timing protocol (time_variants, Timing.faster_than).
+    timing, roofline: the one timing protocol (time_variants, Timing.faster_than); this
+        machine's roofline (peak GMAC/s, memory bandwidth) and layers placed under it.
     training: the training recipe, accuracy (of a Keras model or a .tflite file),
         distillation, BatchNorm re-estimation.
     filter_pruning, pruning: structured filter pruning that rebuilds a smaller model;

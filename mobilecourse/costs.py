@@ -38,6 +38,7 @@ __all__ = [
     "batch_norm",
     "conv2d",
     "dense",
+    "memory_traffic",
     "model_size_bytes",
     "depthwise_conv2d",
     "output_size",
@@ -399,3 +400,39 @@ def batch_norm(input_shape: tuple[int, ...], center: bool = True, scale: bool = 
     return LayerCost(
         macs=0, weights=0, bias=0, output_shape=shape, batchnorm=per_channel * shape[-1]
     )
+
+
+def memory_traffic(input_shape: tuple[int, ...], cost: LayerCost) -> int:
+    """Values a layer moves at least once: it reads its input and its parameters and
+    writes its output (per image, each value once; caches that re-read nothing).
+
+    Cost:
+        traffic = H * W * M (input) + weights + bias + Hout * Wout * N (output), in values;
+        times the bytes per value for bytes (ShuffleNet V2's memory access cost, Ma et al.
+        2018, section 2, for a 1x1 convolution: hw(c1 + c2) + c1 c2). Arithmetic intensity
+        is ``cost.macs / traffic`` MACs per value.
+
+    Args:
+        input_shape: the layer's per-image input shape, e.g. ``(H, W, M)``.
+        cost: the layer's :class:`LayerCost` (from :func:`conv2d`, :func:`dense`, ...).
+
+    Returns:
+        The number of values read and written.
+
+    Raises:
+        TypeError: ``cost`` is not a ``LayerCost``.
+        ValueError: an invalid ``input_shape``.
+    """
+    if not isinstance(cost, LayerCost):
+        raise TypeError(f"cost must be a LayerCost, got {type(cost).__name__}")
+    if not isinstance(input_shape, (tuple, list)) or not input_shape:
+        raise ValueError(
+            f"input_shape must be a non-empty tuple of positive integers, got {input_shape!r}"
+        )
+    values_in = 1
+    for d in input_shape:
+        values_in *= integer(d, "input_shape")
+    values_out = 1
+    for d in cost.output_shape:
+        values_out *= d
+    return values_in + cost.weights + cost.bias + values_out
