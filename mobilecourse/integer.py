@@ -17,9 +17,10 @@ int8 input and the int8 output nothing is float: each layer
    activation's range (ReLU: ``q >= z_y``; ReLU6: ``z_y <= q <= z_y + round(6 / s_y)``).
 
 :func:`integer_forward` runs a whole file that way (the ops of :data:`SUPPORTED_OPS`), as
-TFLite's *reference* kernels compute them; :func:`integer_tensors` returns every
-intermediate tensor too, and :func:`litert_tensors` the same tensors from the LiteRT
-interpreter, to compare. The graph is read with the interpreter's own details (tensors,
+TFLite's *reference* kernels compute them (the convolutions round twice, as above; the
+reference ``FULLY_CONNECTED`` of this LiteRT build rounds once); :func:`integer_tensors`
+returns every intermediate tensor too, and :func:`litert_tensors` the same tensors from
+the LiteRT interpreter, to compare. The graph is read with the interpreter's own details (tensors,
 per-channel quantization parameters, constant data, the operator list); operator options
 (strides, padding, fused activation, ...) are not exposed by the interpreter and are read
 from the flatbuffer with the TFLite schema that ships with ``ai_edge_litert``.
@@ -234,7 +235,12 @@ def _srdhm(a, b) -> np.ndarray:
 
 
 def int8_dense(x_q, w_q, bias_q, s_x, zp_x, s_w, s_y, zp_y) -> np.ndarray:
-    """One int8 fully connected layer without activation, as TFLite computes it.
+    """One int8 dense layer without activation, as TFLite's convolution kernels compute it.
+
+    A 1x1 convolution is this layer at every pixel: ``CONV_2D``'s reference kernel gives
+    exactly these values (before its fused activation's clamp). LiteRT's reference
+    ``FULLY_CONNECTED`` kernel differs in one detail: it rounds once,
+    ``(acc * m0 + 2**(30 - shift)) >> (31 - shift)``, instead of twice.
 
     Formula:
         ``acc[j] = sum_k w_q[j, k] * (x_q[k] - zp_x) + bias_q[j]`` in int32;
@@ -546,7 +552,15 @@ def _fully_connected(graph: _Graph, op: _Op, x: np.ndarray) -> np.ndarray:
         product = float(np.float32(t_x.scale) * np.float32(t_w.scale))
         m0, shift = quantize_multiplier(product / float(t_y.scale))
     bounds = _activation_range(op.options["activation"], t_y)
-    y = _requantize(acc, m0, shift, t_y.zero_point, bounds)
+    if np.any(acc > INT32_MAX) or np.any(acc < INT32_MIN):
+        raise ValueError("an int32 accumulator overflowed")
+    # LiteRT's reference FULLY_CONNECTED rounds once, (acc * m0 + half) >> (31 - shift),
+    # where the convolutions round twice (measured: tests/test_integer_forward.py)
+    total_shift = 31 - np.asarray(shift, dtype=np.int64)
+    single = (
+        acc * np.asarray(m0, dtype=np.int64) + (np.int64(1) << (total_shift - 1))
+    ) >> total_shift
+    y = np.clip(single + t_y.zero_point, *bounds).astype(np.int8)
     if op.options.get("keep_num_dims"):
         return y.reshape(*x.shape[:-1], w.shape[0])
     return y.reshape(-1, *t_y.shape[1:]) if len(t_y.shape) > 1 else y
@@ -648,11 +662,13 @@ def _softmax(graph: _Graph, op: _Op, x: np.ndarray) -> np.ndarray:
     real_multiplier = min(
         float(op.options["beta"]) * float(t_x.scale) * (1 << (31 - integer_bits)), 2.0**31 - 1.0
     )
+    # (TFLite's reference kernel requires real_multiplier >= 1 and aborts otherwise; a
+    # smaller one, from a tiny input scale, is applied here with a rounding right shift)
     m0, left_shift = quantize_multiplier(real_multiplier)
-    radius = math.floor(((1 << integer_bits) - 1) * (1 << (31 - integer_bits)) / (1 << left_shift))
+    radius = math.floor(((1 << integer_bits) - 1) * 2.0 ** (31 - integer_bits - left_shift))
     diff = x.astype(np.int64) - x.max(axis=-1, keepdims=True)
     used = diff >= -radius
-    exps = _exp_on_negative_values(_srdhm(diff << left_shift, m0))
+    exps = _exp_on_negative_values(multiply_by_quantized_multiplier(diff, m0, left_shift))
     exps = np.where(used, exps, 0)
     total = rounding_divide_by_pot(exps, 12).sum(axis=-1, keepdims=True)  # Q12.19
     bits = np.array([int(v).bit_length() for v in total.ravel()]).reshape(total.shape)
