@@ -50,27 +50,49 @@ class Roof:
 
     Attributes:
         peak_gmacs: the highest throughput measured on a compute-bound probe, GMAC/s.
-        bandwidth_gbs: the memory bandwidth measured on a streaming probe, GB/s (1e9 B/s).
-        threads: interpreter threads used for both probes.
+        bandwidth_gbs: the memory bandwidth measured on a streaming probe larger than the
+            caches, GB/s (1e9 B/s).
+        threads: interpreter threads used for the probes.
+        cache_bandwidth_gbs: the same streaming probe on a tensor that fits in the caches
+            (:data:`CACHE_STREAM_SHAPE`), or ``None`` if not measured. A layer whose data
+            stays in the caches can run above the memory roof, up to this one.
     """
 
     peak_gmacs: float
     bandwidth_gbs: float
     threads: int = 1
+    cache_bandwidth_gbs: float | None = None
 
     def __post_init__(self):
         positive_number(self.peak_gmacs, "peak_gmacs")
         positive_number(self.bandwidth_gbs, "bandwidth_gbs")
         integer(self.threads, "threads")
+        if self.cache_bandwidth_gbs is not None:
+            positive_number(self.cache_bandwidth_gbs, "cache_bandwidth_gbs")
 
     @property
     def ridge(self) -> float:
         """The intensity (MACs per byte) where the two roofs meet: ``peak / bandwidth``."""
         return self.peak_gmacs / self.bandwidth_gbs
 
-    def attainable(self, intensity: float) -> float:
-        """:func:`attainable` under this roof, GMAC/s."""
-        return attainable(intensity, self.peak_gmacs, self.bandwidth_gbs)
+    def attainable(self, intensity: float, level: str = "memory") -> float:
+        """:func:`attainable` under this roof, GMAC/s.
+
+        Args:
+            intensity: MACs per byte.
+            level: ``"memory"`` (data streamed from DRAM) or ``"cache"`` (data that stays
+                in the caches; needs ``cache_bandwidth_gbs``).
+
+        Raises:
+            ValueError: an unknown ``level``, or ``"cache"`` on a roof without it.
+        """
+        if level == "memory":
+            return attainable(intensity, self.peak_gmacs, self.bandwidth_gbs)
+        if level == "cache" and self.cache_bandwidth_gbs is not None:
+            return attainable(intensity, self.peak_gmacs, self.cache_bandwidth_gbs)
+        if level == "cache":
+            raise ValueError("level='cache' needs a roof measured with cache_bandwidth_gbs")
+        raise ValueError(f"level must be 'memory' or 'cache', got {level!r}")
 
 
 @dataclass(frozen=True)
@@ -131,23 +153,28 @@ COMPUTE_PROBES = (
     ("conv 3x3, 14x14x256 -> 256", (14, 14, 256), 256, 3),
 )
 STREAM_SHAPE = (1024, 1024, 4)
+#: The cache-resident stream: 128 Ki float32 values in and out, 1 MiB in all.
+CACHE_STREAM_SHAPE = (256, 256, 2)
 
 
 def probe_models():
-    """The probes' Keras models: ``{name: model}``, compute probes first, then ``"stream"``."""
+    """The probes' Keras models: ``{name: model}``: compute probes, ``"stream"``, ``"cache"``."""
     models = {
         name: _layer_model("conv", shape, filters, k) for name, shape, filters, k in COMPUTE_PROBES
     }
     models["stream"] = _layer_model("add", STREAM_SHAPE, 0, 0)
+    models["cache"] = _layer_model("add", CACHE_STREAM_SHAPE, 0, 0)
     return models
 
 
 def measure_roof(threads: int = 1, rounds: int = 5, runs: int = 5) -> Roof:
     """Measure this machine's roof with LiteRT: peak GMAC/s and memory bandwidth.
 
-    The peak is the best median throughput of :data:`COMPUTE_PROBES`; the bandwidth is the
+    The peak is the best median throughput of :data:`COMPUTE_PROBES`; a bandwidth is a
     streaming probe's bytes (read the input, write the output: 2 x 4 B per value) over its
-    median time. All probes are timed together by the course's protocol.
+    median time, once on a tensor larger than the caches (:data:`STREAM_SHAPE`, the memory
+    roof) and once on one that fits in them (:data:`CACHE_STREAM_SHAPE`, the cache roof).
+    All probes are timed together by the course's protocol.
 
     Args:
         threads: interpreter threads (1 = one core).
@@ -168,9 +195,11 @@ def measure_roof(threads: int = 1, rounds: int = 5, runs: int = 5) -> Roof:
         _cost("conv", shape, filters, k).macs / (timings[name].median_ms * 1e6)
         for name, shape, filters, k in COMPUTE_PROBES
     )
-    values = math.prod(STREAM_SHAPE)
-    bandwidth = 2 * values * FLOAT32_BYTES / (timings["stream"].median_ms * 1e6)
-    return Roof(peak_gmacs=peak, bandwidth_gbs=bandwidth, threads=threads)
+    bandwidth = {
+        name: 2 * math.prod(shape) * FLOAT32_BYTES / (timings[name].median_ms * 1e6)
+        for name, shape in (("stream", STREAM_SHAPE), ("cache", CACHE_STREAM_SHAPE))
+    }
+    return Roof(peak, bandwidth["stream"], threads, cache_bandwidth_gbs=bandwidth["cache"])
 
 
 def layer_point(

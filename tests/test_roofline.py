@@ -14,6 +14,12 @@ def test_attainable_is_the_lower_of_the_two_roofs():
     assert roof.attainable(0.5) == 10.0  # memory-bound: 20 GB/s x 0.5 MAC/B
     assert roof.attainable(1.5) == 30.0
     assert roof.attainable(40.0) == 30.0  # compute-bound
+    with pytest.raises(ValueError, match="cache_bandwidth_gbs"):
+        roof.attainable(0.5, level="cache")
+    cached = roofline.Roof(peak_gmacs=30.0, bandwidth_gbs=20.0, cache_bandwidth_gbs=60.0)
+    assert cached.attainable(0.25, level="cache") == 15.0 and cached.attainable(0.25) == 5.0
+    with pytest.raises(ValueError, match="level"):
+        cached.attainable(1.0, level="L2")
 
 
 @pytest.mark.parametrize("bad", [0, -1.0, float("nan")])
@@ -56,9 +62,14 @@ def test_the_probes_are_one_layer_each_and_the_stream_is_a_single_add():
     from mobilecourse import tflite
 
     models = roofline.probe_models()
-    assert list(models)[-1] == "stream" and len(models) == len(roofline.COMPUTE_PROBES) + 1
-    stream = Interpreter(model_content=tflite.to_tflite(models["stream"]))
-    assert [op["op_name"] for op in stream._get_ops_details()] == ["ADD"]
+    assert list(models)[-2:] == ["stream", "cache"]
+    assert len(models) == len(roofline.COMPUTE_PROBES) + 2
+    for name in ("stream", "cache"):
+        stream = Interpreter(model_content=tflite.to_tflite(models[name]))
+        assert [op["op_name"] for op in stream._get_ops_details()] == ["ADD"]
+    # the memory stream moves 32 MiB, more than a laptop's caches; the cache stream 1 MiB
+    assert 2 * 4 * math.prod(roofline.STREAM_SHAPE) == 32 * 2**20
+    assert 2 * 4 * math.prod(roofline.CACHE_STREAM_SHAPE) == 2**20
     for name, shape, filters, kernel in roofline.COMPUTE_PROBES:
         cost = costs.conv2d(shape, filters, kernel, use_bias=False)
         # far above any CPU's ridge: at least 25 MACs per byte
@@ -68,4 +79,5 @@ def test_the_probes_are_one_layer_each_and_the_stream_is_a_single_add():
 def test_measure_roof_gives_a_finite_positive_roof():
     roof = roofline.measure_roof(rounds=3, runs=1)
     assert 0 < roof.bandwidth_gbs < math.inf and 0 < roof.peak_gmacs < math.inf
+    assert 0 < roof.cache_bandwidth_gbs < math.inf
     assert roof.threads == 1
