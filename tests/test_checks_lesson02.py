@@ -158,3 +158,84 @@ def test_lesson02_not_attempted_is_reported(capsys):
 
     checks.check_scaled_separable_macs(stub)
     assert checks.NOT_ATTEMPTED in capsys.readouterr().out
+
+
+# ------------------------------------------------------------------ build the block in Keras
+
+
+def keras_separable(x, filters, strides, mistake=None):
+    """The block written independently of the checker: one switch per classic mistake."""
+    from keras import layers
+
+    m = x.shape[-1]
+    if mistake == "keras_separable_layer":
+        y = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        return layers.Activation("relu")(layers.BatchNormalization()(y))
+    if mistake == "pointwise_first":
+        y = layers.Conv2D(filters, 1, use_bias=False)(x)
+        y = layers.ReLU()(layers.BatchNormalization()(y))
+        y = layers.DepthwiseConv2D(3, strides=strides, padding="same", use_bias=False)(y)
+        return layers.ReLU()(layers.BatchNormalization()(y))
+    if mistake == "standard":
+        y = layers.Conv2D(m, 3, strides=strides, padding="same", use_bias=False)(x)
+    elif mistake == "groups":
+        y = layers.Conv2D(m, 3, strides=strides, padding="same", groups=m, use_bias=False)(x)
+    else:
+        dw_stride = 1 if mistake == "stride_on_pointwise" else strides
+        y = layers.DepthwiseConv2D(3, strides=dw_stride, padding="same", use_bias=False)(x)
+    if mistake not in ("no_middle", "no_bn_middle"):
+        y = layers.BatchNormalization()(y)
+    if mistake != "no_middle":
+        y = layers.ReLU()(y)
+    pw_stride = strides if mistake == "stride_on_pointwise" else 1
+    y = layers.Conv2D(filters, 1, strides=pw_stride, use_bias=mistake == "bias")(y)
+    if mistake != "no_bn_end":
+        y = layers.BatchNormalization()(y)
+    return y if mistake == "no_relu_end" else layers.ReLU()(y)
+
+
+@pytest.mark.parametrize(
+    ("mistake", "hint"),
+    [
+        ("standard", "Use keras.layers.DepthwiseConv2D"),
+        ("groups", "one channel per group: the same weights, MACs and outputs"),
+        ("pointwise_first", "The 1x1 pointwise convolution comes second"),
+        ("stride_on_pointwise", "The stride belongs to the depthwise convolution"),
+        ("no_middle", "Xception's): nothing between the two convolutions"),
+        ("keras_separable_layer", "keras.layers.SeparableConv2D runs the depthwise"),
+        ("no_bn_middle", "Missing BatchNorm"),
+        ("no_bn_end", "Missing BatchNorm"),
+        ("no_relu_end", "Missing activation"),
+        ("bias", "needs no bias"),
+    ],
+)
+def test_separable_block_builder_mistakes(mistake, hint):
+    with pytest.raises(checks.CheckFailed, match=re.escape(hint)):
+        checks.check_separable_block(
+            lambda x, filters, strides: keras_separable(x, filters, strides, mistake)
+        )
+
+
+def test_separable_block_builder_right_and_stub(capsys):
+    checks.check_separable_block(keras_separable)
+    out = capsys.readouterr().out
+    assert out == "Correct: build a depthwise separable block (3 cases checked).\n"
+
+    def stub(x, filters, strides):
+        raise NotImplementedError
+
+    checks.check_separable_block(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+def test_separable_block_with_relu_given_as_an_argument_is_right(capsys):
+    from keras import layers
+
+    def fused(x, filters, strides):
+        y = layers.DepthwiseConv2D(3, strides, padding="same", use_bias=False)(x)
+        y = layers.Activation("relu")(layers.BatchNormalization()(y))
+        y = layers.Conv2D(filters, 1, use_bias=False)(y)
+        return layers.ReLU()(layers.BatchNormalization()(y))
+
+    checks.check_separable_block(fused)
+    assert capsys.readouterr().out.startswith("Correct:")

@@ -156,3 +156,78 @@ def test_lesson05_block_cost_matches_the_profiler():
 def test_lesson05_unrecognised_wrong_answer_shows_expected_value():
     with pytest.raises(checks.CheckFailed, match="expected 8"):
         checks.check_v2_width(lambda c, a: 7 if c == 16 and a == 0.1 else right_width(c, a))
+
+
+# ------------------------------------------------------------------ build the block in Keras
+
+
+def keras_bottleneck(x, expansion, filters, strides, mistake=None):
+    """MobileNetV2's block written independently of the checker, one switch per mistake."""
+    from keras import layers
+
+    def relu6():
+        return layers.ReLU() if mistake == "plain_relu" else layers.Activation("relu6")
+
+    c = x.shape[-1]
+    wide = expansion * (filters if mistake == "hidden_from_output" else c)
+    y = x
+    if expansion != 1 or mistake == "expand_at_t1":
+        expand_stride = strides if mistake == "stride_on_expand" else 1
+        y = layers.Conv2D(wide, 1, strides=expand_stride, use_bias=False)(y)
+        y = relu6()(layers.BatchNormalization()(y))
+    dw_stride = 1 if mistake in ("stride_on_expand", "stride_on_project") else strides
+    if mistake == "full_3x3":
+        y = layers.Conv2D(y.shape[-1], 3, dw_stride, padding="same", use_bias=False)(y)
+    else:
+        y = layers.DepthwiseConv2D(3, dw_stride, padding="same", use_bias=False)(y)
+    if mistake != "no_bn_depthwise":
+        y = layers.BatchNormalization()(y)
+    y = relu6()(y)
+    project_stride = strides if mistake == "stride_on_project" else 1
+    y = layers.Conv2D(filters, 1, strides=project_stride, use_bias=False)(y)
+    y = layers.BatchNormalization()(y)
+    if mistake == "relu_after_project":
+        y = relu6()(y)
+    shortcut = {
+        "add_when_channels_match": c == filters,
+        "add_when_stride_1": strides == 1,
+        "never_add": False,
+    }.get(mistake, strides == 1 and c == filters)
+    return layers.Add()([y, x]) if shortcut else y
+
+
+@pytest.mark.parametrize(
+    ("mistake", "hint"),
+    [
+        ("relu_after_project", "ReLU after the projection"),
+        ("add_when_channels_match", "although the block has stride 2"),
+        ("add_when_stride_1", "although the channels differ"),
+        ("never_add", "The residual add is missing"),
+        ("stride_on_expand", "A strided 1x1 expansion"),
+        ("stride_on_project", "not to the 1x1 projection"),
+        ("plain_relu", "MobileNetV2 uses ReLU6"),
+        ("hidden_from_output", "not expansion * filters"),
+        ("expand_at_t1", "With expansion 1 there is nothing to expand"),
+        ("full_3x3", "not a standard convolution over all channels"),
+        ("no_bn_depthwise", "Missing BatchNorm"),
+    ],
+)
+def test_inverted_residual_builder_mistakes(mistake, hint):
+    with pytest.raises(checks.CheckFailed, match=re.escape(hint)):
+        checks.check_inverted_residual_block(
+            lambda x, expansion, filters, strides: keras_bottleneck(
+                x, expansion, filters, strides, mistake
+            )
+        )
+
+
+def test_inverted_residual_builder_right_and_stub(capsys):
+    checks.check_inverted_residual_block(keras_bottleneck)
+    out = capsys.readouterr().out
+    assert out == "Correct: build an inverted residual block (5 cases checked).\n"
+
+    def stub(x, expansion, filters, strides):
+        raise NotImplementedError
+
+    checks.check_inverted_residual_block(stub)
+    assert "not attempted yet" in capsys.readouterr().out

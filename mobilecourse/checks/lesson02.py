@@ -5,11 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 
 from mobilecourse import costs
+from mobilecourse.checks._blocks import check_block
 from mobilecourse.checks._core import Mistake, check_function
 
 __all__ = [
     "check_mobilenet_first_layer_macs",
     "check_scaled_separable_macs",
+    "check_separable_block",
     "check_separable_macs",
     "check_separable_ratio",
 ]
@@ -276,6 +278,132 @@ def check_scaled_separable_macs(fn: Callable[[float, float], int]) -> None:
                 "alpha thins every layer: the input channels M become int(alpha * 512) too, "
                 "not only the output channels N.",
                 alpha_on_output_only,
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- build the block in Keras
+
+
+def _separable(
+    x,
+    filters,
+    strides,
+    *,
+    spatial="depthwise",
+    order="dw-pw",
+    stride_on="depthwise",
+    middle=("bn", "relu"),
+):
+    """MobileNet's block written with plain Keras layers; each switch makes one classic mistake.
+
+    ``spatial``: ``"depthwise"``, ``"full"`` (a standard 3x3 convolution), ``"groups"``
+    (a Conv2D with one group per channel) or ``"separable_layer"`` (Keras's
+    SeparableConv2D, then BatchNorm and ReLU); ``order``: ``"pw-dw"`` puts the 1x1 first;
+    ``stride_on``: the layer that downsamples; ``middle``: what sits between the two
+    convolutions (Keras's SeparableConv2D has nothing there).
+    """
+    from keras import layers
+
+    channels = x.shape[-1]
+    if spatial == "separable_layer":
+        y = layers.SeparableConv2D(filters, 3, strides=strides, padding="same", use_bias=False)(x)
+        return layers.ReLU()(layers.BatchNormalization()(y))
+
+    def spatial_layer(y, stride):
+        if spatial == "full":
+            return layers.Conv2D(channels, 3, strides=stride, padding="same", use_bias=False)(y)
+        if spatial == "groups":
+            return layers.Conv2D(
+                channels, 3, strides=stride, padding="same", groups=channels, use_bias=False
+            )(y)
+        return layers.DepthwiseConv2D(3, strides=stride, padding="same", use_bias=False)(y)
+
+    def pointwise(y, stride):
+        return layers.Conv2D(filters, 1, strides=stride, use_bias=False)(y)
+
+    first, second = (spatial_layer, pointwise) if order == "dw-pw" else (pointwise, spatial_layer)
+    first_stride = strides if (stride_on == "depthwise") == (order == "dw-pw") else 1
+    y = first(x, first_stride)
+    if "bn" in middle:
+        y = layers.BatchNormalization()(y)
+    if "relu" in middle:
+        y = layers.ReLU()(y)
+    y = second(y, strides if first_stride == 1 else 1)
+    y = layers.BatchNormalization()(y)
+    return layers.ReLU()(y)
+
+
+def _reference_separable(x, filters, strides):
+    from mobilecourse import blocks
+
+    return blocks.depthwise_separable_block(x, filters=filters, strides=strides, name="reference")
+
+
+def check_separable_block(fn: Callable[..., object]) -> None:
+    """Lesson 02: ``fn(x, filters, strides)`` builds MobileNet's depthwise separable block.
+
+    3x3 depthwise convolution (stride ``strides``, "same" padding, no bias) -> BatchNorm ->
+    ReLU -> 1x1 convolution with ``filters`` filters (no bias) -> BatchNorm -> ReLU
+    (Howard et al. 2017, Fig. 3), compared layer by layer with
+    ``blocks.depthwise_separable_block``; names do not matter.
+
+    A ``Conv2D(M, 3, groups=M)`` computes the same function with the same weights and
+    MACs as a ``DepthwiseConv2D``, but it is not accepted: the exercise is to name the
+    layer that frameworks and converters treat as the depthwise kernel (TensorFlow Lite
+    turns a DepthwiseConv2D into its DEPTHWISE_CONV_2D operation), and the hint says why
+    the two agree.
+    """
+
+    def wrong(**switches):
+        return lambda x, filters, strides: _separable(x, filters, strides, **switches)
+
+    check_block(
+        "build a depthwise separable block",
+        fn,
+        cases=[
+            ((14, 14, 32), {"filters": 64, "strides": 1}),
+            ((28, 28, 16), {"filters": 32, "strides": 2}),
+            ((9, 7, 8), {"filters": 8, "strides": 2}),
+        ],
+        reference=_reference_separable,
+        mistakes=[
+            Mistake(
+                "The 3x3 layer is a standard convolution: each of its filters spans every "
+                "input channel, which is the cost the block exists to avoid. Use "
+                "keras.layers.DepthwiseConv2D: one 3x3 filter per channel.",
+                wrong(spatial="full"),
+            ),
+            Mistake(
+                "Conv2D(M, 3, groups=M) is the depthwise convolution written as a group "
+                "convolution with one channel per group: the same weights, MACs and outputs. "
+                "Build it with keras.layers.DepthwiseConv2D, the layer runtimes map to their "
+                "depthwise kernels (TensorFlow Lite's DEPTHWISE_CONV_2D).",
+                wrong(spatial="groups"),
+            ),
+            Mistake(
+                "The 1x1 pointwise convolution comes second: first filter each channel in "
+                "space (depthwise 3x3), then mix the channels (1x1).",
+                wrong(order="pw-dw"),
+            ),
+            Mistake(
+                "The stride belongs to the depthwise convolution. A strided 1x1 convolution "
+                "just skips three of every four positions without looking at them.",
+                wrong(stride_on="pointwise"),
+            ),
+            Mistake(
+                "That is Keras's SeparableConv2D form (Xception's): nothing between the two "
+                "convolutions. MobileNet puts BatchNorm and ReLU after the depthwise "
+                "convolution too (its Fig. 3).",
+                wrong(middle=()),
+            ),
+            Mistake(
+                "keras.layers.SeparableConv2D runs the depthwise and the pointwise "
+                "convolution back to back with nothing between them (Xception's form). "
+                "MobileNet's block has BatchNorm and ReLU after each: build it from "
+                "DepthwiseConv2D and a 1x1 Conv2D.",
+                wrong(spatial="separable_layer"),
             ),
         ],
     )

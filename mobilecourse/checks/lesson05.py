@@ -6,11 +6,13 @@ import math
 from collections.abc import Callable
 
 from mobilecourse import costs
+from mobilecourse.checks._blocks import check_block
 from mobilecourse.checks._core import Mistake, check_function
 
 __all__ = [
     "check_bottleneck_activation",
     "check_has_residual",
+    "check_inverted_residual_block",
     "check_inverted_residual_macs",
     "check_v2_width",
 ]
@@ -257,6 +259,167 @@ def check_bottleneck_activation(fn: Callable[[str], bool]) -> None:
                 "The expansion writes the wide t * c_in-channel tensor, where ReLU6 is safe: "
                 "MobileNetV2 applies it there. Only the narrow bottleneck stays linear.",
                 _wrong_at("expand"),
+            ),
+        ],
+    )
+
+
+# ---------------------------------------------------------------- build the block in Keras
+
+
+def _inverted_residual(
+    x,
+    expansion,
+    filters,
+    strides,
+    *,
+    project_relu=False,
+    activation="relu6",
+    residual="rule",
+    stride_on="depthwise",
+    expand_t1=False,
+    hidden_from="input",
+    spatial="depthwise",
+    input_first=True,
+):
+    """An inverted residual block with plain Keras layers; each switch makes one mistake.
+
+    ``residual``: ``"rule"`` (stride 1 and equal channels), ``"channels"`` (whenever the
+    channels match), ``"stride"`` (whenever the stride is 1) or ``"never"``;
+    ``stride_on``: ``"depthwise"``, ``"expand"`` or ``"project"``; ``hidden_from``:
+    ``"input"`` (t * c_in) or ``"output"`` (t * filters); ``spatial``: ``"depthwise"``
+    or ``"full"`` (a standard 3x3 convolution); ``input_first``: the order of the add's
+    inputs (it changes the text of the error Keras raises when the shapes differ).
+    """
+    from keras import layers
+
+    def act():
+        return layers.ReLU(6.0) if activation == "relu6" else layers.ReLU()
+
+    channels = x.shape[-1]
+    hidden = expansion * (channels if hidden_from == "input" else filters)
+    y = x
+    if expansion > 1 or expand_t1:
+        y = layers.Conv2D(
+            hidden, 1, strides=strides if stride_on == "expand" else 1, use_bias=False
+        )(y)
+        y = act()(layers.BatchNormalization()(y))
+    dw_stride = strides if stride_on == "depthwise" else 1
+    if spatial == "full":
+        y = layers.Conv2D(y.shape[-1], 3, strides=dw_stride, padding="same", use_bias=False)(y)
+    else:
+        y = layers.DepthwiseConv2D(3, strides=dw_stride, padding="same", use_bias=False)(y)
+    y = act()(layers.BatchNormalization()(y))
+    y = layers.Conv2D(filters, 1, strides=strides if stride_on == "project" else 1, use_bias=False)(
+        y
+    )
+    y = layers.BatchNormalization()(y)
+    if project_relu:
+        y = act()(y)
+    add = {
+        "rule": strides == 1 and channels == filters,
+        "channels": channels == filters,
+        "stride": strides == 1,
+        "never": False,
+    }[residual]
+    return layers.Add()([x, y] if input_first else [y, x]) if add else y
+
+
+def _reference_inverted_residual(x, expansion, filters, strides):
+    from mobilecourse import blocks
+
+    return blocks.inverted_residual_block(
+        x, expansion=expansion, filters=filters, strides=strides, name="reference"
+    )
+
+
+def check_inverted_residual_block(fn: Callable[..., object]) -> None:
+    """Lesson 05: ``fn(x, expansion, filters, strides)`` builds MobileNetV2's block in Keras.
+
+    1x1 expansion to ``expansion`` x the input channels -> BatchNorm -> ReLU6 (no expansion
+    layer when ``expansion`` is 1), 3x3 depthwise (stride ``strides``) -> BatchNorm ->
+    ReLU6, 1x1 projection to ``filters`` -> BatchNorm, linear; the input added to the
+    output when ``strides`` is 1 and the channels match (Sandler et al. 2018, Table 1 and
+    Fig. 4). Compared layer by layer with ``blocks.inverted_residual_block``; no biases
+    (BatchNorm follows every convolution); names do not matter.
+    """
+
+    def wrong(**switches):
+        return lambda x, expansion, filters, strides: _inverted_residual(
+            x, expansion, filters, strides, **switches
+        )
+
+    stride_2_add = (
+        "The input was added although the block has stride 2: its output is half as high "
+        "and wide, so the shapes cannot match. The shortcut needs stride 1 and equal channels."
+    )
+    channels_add = (
+        "The input was added although the channels differ: the first block of a stage "
+        "changes c, and an add needs equal shapes. The shortcut needs stride 1 and "
+        "in_channels == filters."
+    )
+    check_block(
+        "build an inverted residual block",
+        fn,
+        cases=[
+            ((14, 14, 16), {"expansion": 6, "filters": 16, "strides": 1}),
+            ((14, 14, 16), {"expansion": 6, "filters": 24, "strides": 1}),
+            ((15, 15, 16), {"expansion": 4, "filters": 16, "strides": 2}),
+            ((16, 16, 24), {"expansion": 6, "filters": 32, "strides": 2}),
+            ((10, 10, 8), {"expansion": 1, "filters": 8, "strides": 1}),
+        ],
+        reference=_reference_inverted_residual,
+        mistakes=[
+            Mistake(
+                "ReLU after the projection: the projection writes the narrow bottleneck, "
+                "where a ReLU destroys information (section 1). It stays linear: "
+                "BatchNorm, no activation.",
+                wrong(project_relu=True),
+            ),
+            *(
+                Mistake(stride_2_add, wrong(residual="channels", input_first=first))
+                for first in (True, False)
+            ),
+            *(
+                Mistake(channels_add, wrong(residual="stride", input_first=first))
+                for first in (True, False)
+            ),
+            Mistake(
+                "The residual add is missing: when the stride is 1 and the channels match, "
+                "the block adds its input to the projection's output.",
+                wrong(residual="never"),
+            ),
+            Mistake(
+                "The stride belongs to the 3x3 depthwise convolution. A strided 1x1 "
+                "expansion skips three of every four positions before anything looks at "
+                "their neighbours.",
+                wrong(stride_on="expand"),
+            ),
+            Mistake(
+                "The stride belongs to the 3x3 depthwise convolution, not to the 1x1 "
+                "projection: a strided 1x1 convolution skips positions the depthwise "
+                "layer has computed.",
+                wrong(stride_on="project"),
+            ),
+            Mistake(
+                "MobileNetV2 uses ReLU6 (min(max(x, 0), 6)), kept bounded for low-precision "
+                "arithmetic: keras.layers.ReLU(6.0).",
+                wrong(activation="relu"),
+            ),
+            Mistake(
+                "The expansion multiplies the block's input channels: the wide tensor has "
+                "expansion * x.shape[-1] channels, not expansion * filters.",
+                wrong(hidden_from="output"),
+            ),
+            Mistake(
+                "With expansion 1 there is nothing to expand: the block starts with the "
+                "depthwise convolution (no 1x1 expansion layer, as in Table 2's first row).",
+                wrong(expand_t1=True),
+            ),
+            Mistake(
+                "The 3x3 convolution in the middle is depthwise (keras.layers.DepthwiseConv2D, "
+                "one filter per channel), not a standard convolution over all channels.",
+                wrong(spatial="full"),
             ),
         ],
     )
