@@ -161,8 +161,10 @@ def saturating_rounding_doubling_high_mul(a, b) -> np.ndarray:
     a = _int64(a, "a")
     b = _int64(b, "b")
     product = a * b
-    nudge = np.where(product >= 0, 1 << 30, 1 - (1 << 30))
-    high = _c_divide(product + nudge, 1 << 31)
+    nudged = product + np.where(product >= 0, 1 << 30, 1 - (1 << 30))
+    # C's division by 2**31 truncates toward zero: the floor (>>) plus one for a negative
+    # value with a remainder
+    high = (nudged >> 31) + ((nudged < 0) & ((nudged & (2**31 - 1)) != 0))
     return np.where((a == INT32_MIN) & (b == INT32_MIN), INT32_MAX, high)
 
 
@@ -513,23 +515,39 @@ def _windows(x: np.ndarray, kernel, stride, dilation, padding, fill):
     return view[:, : (out_h - 1) * sh + 1 : sh, : (out_w - 1) * sw + 1 : sw, :, ::dh, ::dw]
 
 
+def _accumulator_type(w: np.ndarray, bias) -> type:
+    """int32, as TFLite, when no input can overflow it: ``sum |w| * 255 + |b| < 2**31``."""
+    worst = np.abs(w.reshape(w.shape[0], -1).astype(np.int64)).sum(axis=1).max() * 255
+    worst += 0 if bias is None else int(np.abs(bias.astype(np.int64)).max())
+    return np.int32 if worst < 2**31 else np.int64
+
+
 def _conv(graph: _Graph, op: _Op, x: np.ndarray) -> np.ndarray:
     t_x, t_w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
     t_y = graph.tensors[op.outputs[0]]
-    w = t_w.data.astype(np.int64)  # CONV_2D (C_out, k_h, k_w, C_in); depthwise (1, k_h, k_w, C_out)
+    w = t_w.data  # CONV_2D (C_out, k_h, k_w, C_in); depthwise (1, k_h, k_w, C_out)
+    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    kind = _accumulator_type(w if op.name == "CONV_2D" else w[0].transpose(2, 0, 1), bias)
     o = op.options
-    x = x.astype(np.int64) - t_x.zero_point  # padding then adds real zeros
+    x = x.astype(kind) - kind(t_x.zero_point)  # padding then adds real zeros
+    w = w.astype(kind)
     if op.name == "CONV_2D":
-        cols = _windows(x, w.shape[1:3], o["stride"], o["dilation"], o["padding"], 0)
-        n, oh, ow = cols.shape[:3]
-        patches = cols.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, -1)
-        acc = (patches @ w.reshape(w.shape[0], -1).T).reshape(n, oh, ow, -1)
+        n = x.shape[0]
+        if w.shape[1:3] == (1, 1) and o["stride"] == (1, 1):  # a dense layer at every pixel
+            oh, ow = x.shape[1:3]
+            patches = x.reshape(-1, x.shape[-1])
+        else:
+            cols = _windows(x, w.shape[1:3], o["stride"], o["dilation"], o["padding"], 0)
+            oh, ow = cols.shape[1:3]
+            patches = cols.transpose(0, 1, 2, 4, 5, 3).reshape(n * oh * ow, -1)
+        acc = np.einsum("pk,ok->po", patches, w.reshape(w.shape[0], -1)).reshape(n, oh, ow, -1)
     else:
         multiplier = o["depth_multiplier"]
         if multiplier > 1:
             x = np.repeat(x, multiplier, axis=-1)  # output channel c * multiplier + m
         cols = _windows(x, w.shape[1:3], o["stride"], o["dilation"], o["padding"], 0)
         acc = np.einsum("nhwcij,ijc->nhwc", cols, w[0])
+    acc = acc.astype(np.int64)
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         acc = acc + graph.tensors[op.inputs[2]].data.astype(np.int64)
     scales = np.broadcast_to(t_w.scales, (acc.shape[-1],))
@@ -541,9 +559,11 @@ def _conv(graph: _Graph, op: _Op, x: np.ndarray) -> np.ndarray:
 def _fully_connected(graph: _Graph, op: _Op, x: np.ndarray) -> np.ndarray:
     t_x, t_w = graph.tensors[op.inputs[0]], graph.tensors[op.inputs[1]]
     t_y = graph.tensors[op.outputs[0]]
-    w = t_w.data.astype(np.int64)  # (units, inputs)
-    rows = x.reshape(-1, w.shape[1]).astype(np.int64) - t_x.zero_point
-    acc = rows @ w.T
+    w = t_w.data  # (units, inputs)
+    bias = graph.tensors[op.inputs[2]].data if len(op.inputs) > 2 and op.inputs[2] >= 0 else None
+    kind = _accumulator_type(w, bias)
+    rows = x.reshape(-1, w.shape[1]).astype(kind) - kind(t_x.zero_point)
+    acc = np.einsum("pk,ok->po", rows, w.astype(kind)).astype(np.int64)
     if len(op.inputs) > 2 and op.inputs[2] >= 0:
         acc = acc + graph.tensors[op.inputs[2]].data.astype(np.int64)
     if t_w.scales.size > 1:  # per channel: s_x * s_w / s_y in double
