@@ -127,3 +127,86 @@ def test_check_design_not_attempted(capsys):
 
     checks.check_design(design_network)
     assert checks.NOT_ATTEMPTED in capsys.readouterr().out
+
+
+# ---------------------------------------------------------------- the distillation loss
+# Written here from Hinton et al. (2015), independently of the checker's own formulas.
+
+
+def probs(z, t=1.0):
+    e = [math.exp((v - max(z)) / t) for v in z]
+    return [v / sum(e) for v in e]
+
+
+def kl(p, q):
+    return sum(a * (math.log(a) - math.log(b)) for a, b in zip(p, q, strict=True))
+
+
+def distillation(
+    zs, zt, y, t, a, *, t2=True, student_t=True, swap=False, reverse=False, hard_t=False, soft="kl"
+):
+    q_t, q_s = probs(zt, t), probs(zs, t if student_t else 1.0)
+    hard = -math.log(probs(zs, t if hard_t else 1.0)[y])
+    if soft == "kl":
+        term = kl(q_s, q_t) if reverse else kl(q_t, q_s)
+    else:  # cross-entropy to the soft targets
+        term = -sum(p * math.log(q) for p, q in zip(q_t, q_s, strict=True))
+    w = 1 - a if swap else a
+    return (1 - w) * hard + w * (t * t if t2 else 1.0) * term
+
+
+def test_the_distillation_loss_accepts_kl_and_cross_entropy(capsys):
+    checks.check_distillation_loss(distillation)
+    assert capsys.readouterr().out.startswith("Correct: the distillation loss (5 cases checked)")
+    checks.check_distillation_loss(lambda *args: distillation(*args, soft="ce"))
+    out = capsys.readouterr().out
+    assert out.startswith("Correct:") and "teacher's entropy" in out
+
+
+def test_the_distillation_loss_accepts_numpy_scalars(capsys):
+    checks.check_distillation_loss(lambda *args: np.float32(distillation(*args)))
+    assert capsys.readouterr().out.startswith("Correct:")
+
+
+def test_the_distillation_loss_agrees_with_the_training_loss_by_hand():
+    # one case worked through: T = 2, alpha = 0.25, label 0
+    zs, zt = [1.0, 0.0], [2.0, 0.0]
+    by_hand = 0.75 * math.log(1 + math.exp(-1.0))  # -log softmax(zs)[0]
+    q_t = [1 / (1 + math.exp(-1.0)), 1 / (1 + math.exp(1.0))]  # softmax(zt / 2)
+    q_s = [1 / (1 + math.exp(-0.5)), 1 / (1 + math.exp(0.5))]  # softmax(zs / 2)
+    by_hand += 0.25 * 4 * sum(p * math.log(p / q) for p, q in zip(q_t, q_s, strict=True))
+    from mobilecourse.checks.lesson08 import _package_loss
+
+    assert _package_loss(zs, zt, 0, 2.0, 0.25) == pytest.approx(by_hand, rel=1e-6)
+
+
+def probabilities_as_logits(zs, zt, y, t, a):
+    return distillation(probs(zs), probs(zt), y, t, a)
+
+
+@pytest.mark.parametrize(
+    ("wrong", "hint"),
+    [
+        (lambda *args: distillation(*args, t2=False), r"T\*\*2"),
+        (lambda *args: distillation(*args, student_t=False), "student's soft output"),
+        (lambda *args: distillation(*args, swap=True), "alpha weighs the soft"),
+        (probabilities_as_logits, "divides logits, not probabilities"),
+        (lambda *args: distillation(*args, reverse=True), "from the teacher to the student"),
+        (lambda *args: distillation(*args, hard_t=True), "at T = 1"),
+    ],
+)
+def test_distillation_loss_mistakes_are_named(wrong, hint):
+    with pytest.raises(checks.CheckFailed, match=hint):
+        checks.check_distillation_loss(wrong)
+
+
+def test_distillation_loss_stub_and_missing_return(capsys):
+    def stub(*args):
+        raise NotImplementedError
+
+    checks.check_distillation_loss(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+    with pytest.raises(checks.CheckFailed, match="forget `return`"):
+        checks.check_distillation_loss(lambda *args: None)
+    with pytest.raises(TypeError, match="fn must be"):
+        checks.check_distillation_loss(3)

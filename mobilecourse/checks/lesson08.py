@@ -1,4 +1,5 @@
-"""Checkers for lesson 08: the deployment budget, distillation's soft targets, MnasNet's reward."""
+"""Checkers for lesson 08: the deployment budget, distillation (soft targets, the loss),
+MnasNet's reward."""
 
 from __future__ import annotations
 
@@ -10,7 +11,13 @@ import numpy as np
 from mobilecourse import deploy, training
 from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
 
-__all__ = ["check_budget", "check_design", "check_mnas_reward", "check_soft_targets"]
+__all__ = [
+    "check_budget",
+    "check_design",
+    "check_distillation_loss",
+    "check_mnas_reward",
+    "check_soft_targets",
+]
 
 
 # ---------------------------------------------------------------- the budget
@@ -187,6 +194,160 @@ def check_soft_targets(fn: Callable[[object, float], object]) -> None:
             ),
         ],
     )
+
+
+# ---------------------------------------------------------------- the distillation loss
+
+
+def _softmax(z, temperature=1.0):
+    z = np.asarray(z, dtype="float64") / temperature
+    e = np.exp(z - z.max())
+    return e / e.sum()
+
+
+def _kl(p, q):
+    """KL(p || q) of two distributions."""
+    return float(np.sum(p * (np.log(p) - np.log(q))))
+
+
+def _loss_parts(student_logits, teacher_logits, label, temperature):
+    """(hard cross-entropy, soft KL at T, the teacher's entropy at T) of one example."""
+    hard = -float(np.log(_softmax(student_logits)[label]))
+    q_t, q_s = _softmax(teacher_logits, temperature), _softmax(student_logits, temperature)
+    return hard, _kl(q_t, q_s), -float(np.sum(q_t * np.log(q_t)))
+
+
+def _package_loss(student_logits, teacher_logits, label, temperature, alpha):
+    """``training.distillation_loss`` on one example given by logits (the reference)."""
+    classes = len(student_logits)
+    one_hot = np.eye(classes)[label]
+    y_true = np.concatenate([one_hot, training.soft_targets(teacher_logits, temperature)])
+    y_pred = _softmax(student_logits)  # the student's softmax output
+    loss = training.distillation_loss(temperature, alpha)
+    return float(np.asarray(loss(y_true[np.newaxis], y_pred[np.newaxis]))[0])
+
+
+def _with_cross_entropy(student_logits, teacher_logits, label, temperature, alpha):
+    """The same loss with cross-entropy to the soft targets instead of KL (also right:
+    it differs by alpha T^2 times the teacher's entropy, which no gradient sees)."""
+    entropy = _loss_parts(student_logits, teacher_logits, label, temperature)[2]
+    base = _package_loss(student_logits, teacher_logits, label, temperature, alpha)
+    return base + alpha * temperature**2 * entropy
+
+
+def _wrong_loss(**change):
+    """A classic wrong distillation loss, as a function of the exercise's arguments."""
+
+    def loss(student_logits, teacher_logits, label, temperature, alpha):
+        t_student = 1.0 if change.get("student_without_t") else temperature
+        if change.get("probabilities"):  # softmax outputs fed where logits belong
+            student_logits = _softmax(student_logits)
+            teacher_logits = _softmax(teacher_logits)
+        q_t = _softmax(teacher_logits, temperature)
+        q_s = _softmax(student_logits, t_student)
+        hard_t = temperature if change.get("hard_at_t") else 1.0
+        hard = -float(np.log(_softmax(student_logits, hard_t)[label]))
+        soft = _kl(q_s, q_t) if change.get("reverse_kl") else _kl(q_t, q_s)
+        scale = 1.0 if change.get("no_t_squared") else temperature**2
+        weight_soft = 1 - alpha if change.get("alpha_swapped") else alpha
+        return (1 - weight_soft) * hard + weight_soft * scale * soft
+
+    return loss
+
+
+#: Each case: student logits, teacher logits, label, temperature, alpha. alpha != 1/2 and
+#: T != 1 in the first case, so that each classic mistake fails there.
+_DISTILLATION_CASES = [
+    ([2.0, 1.0, 0.1], [3.0, 1.0, -1.0], 0, 4.0, 0.3),
+    ([0.5, 2.5, -1.0, 0.0], [1.0, 3.0, 0.0, -2.0], 1, 2.0, 0.7),
+    ([1.0, 0.0, 3.0], [0.0, 0.5, 2.0], 2, 1.0, 0.5),
+    ([-1.0, 2.0, 0.0, 1.0, 0.5], [0.0, 4.0, -1.0, 2.0, 1.0], 3, 10.0, 0.9),
+    ([0.2, -0.3, 1.5], [2.0, 0.0, 1.0], 0, 3.0, 0.0),
+]
+
+
+def check_distillation_loss(fn: Callable[..., float]) -> None:
+    """Lesson 08: ``fn(student_logits, teacher_logits, label, temperature, alpha)`` is
+    Hinton et al.'s distillation loss of one example, as ``training.distillation_loss``.
+
+    Formula:
+        ``(1 - alpha) * CE(y, softmax(z_s)) + alpha * T**2 * KL(softmax(z_t / T) ||
+        softmax(z_s / T))``; the soft term may also be the cross-entropy to the soft
+        targets (it differs by a constant, the teacher's entropy).
+    """
+    exercise = "the distillation loss"
+    if not callable(fn):
+        raise TypeError(f"fn must be the function you wrote for {exercise!r}, got {fn!r}")
+    reference = _package_loss
+    try:
+        first = fn(*_DISTILLATION_CASES[0])
+    except NotImplementedError:
+        print(f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)")
+        return
+    cross_entropy_form = False
+    if first is not None and not isinstance(first, (str, bytes)):
+        try:
+            value = float(np.asarray(first))
+        except (TypeError, ValueError):
+            value = None
+        if value is not None and np.isclose(
+            value, _with_cross_entropy(*_DISTILLATION_CASES[0]), rtol=1e-5, atol=0
+        ):
+            reference, cross_entropy_form = _with_cross_entropy, True
+
+    @functools.wraps(fn)
+    def as_float(*args):
+        got = fn(*args)
+        try:
+            return float(np.asarray(got))  # a NumPy scalar or 0-d array is a number
+        except (TypeError, ValueError):
+            return got
+
+    check_function(
+        exercise,
+        as_float,
+        cases=_DISTILLATION_CASES,
+        reference=reference,
+        mistakes=[
+            Mistake(
+                "The soft term is multiplied by T**2: its gradients shrink as 1/T**2, and "
+                "the factor keeps them the same size whatever T is.",
+                _wrong_loss(no_t_squared=True),
+            ),
+            Mistake(
+                "The student's soft output is also taken at temperature T: "
+                "KL(softmax(z_t / T) || softmax(z_s / T)), not softmax(z_s).",
+                _wrong_loss(student_without_t=True),
+            ),
+            Mistake(
+                "alpha weighs the soft (teacher) term and 1 - alpha the hard (label) term, "
+                "not the other way round.",
+                _wrong_loss(alpha_swapped=True),
+            ),
+            Mistake(
+                "The temperature divides logits, not probabilities: softmax(softmax(z) / T) "
+                "is not a softened softmax(z). Use the logits themselves.",
+                _wrong_loss(probabilities=True),
+            ),
+            Mistake(
+                "The KL divergence goes from the teacher to the student: "
+                "KL(q_teacher || q_student) = sum q_t (log q_t - log q_s).",
+                _wrong_loss(reverse_kl=True),
+            ),
+            Mistake(
+                "The hard term is the ordinary cross-entropy with the label, at T = 1: "
+                "-log softmax(z_s)[label].",
+                _wrong_loss(hard_at_t=True),
+            ),
+        ],
+        rel_tol=1e-5,
+    )
+    if cross_entropy_form:
+        print(
+            "(You used the cross-entropy to the soft targets: it differs from the KL "
+            "divergence by alpha T^2 times the teacher's entropy, a constant that no "
+            "gradient sees, so it trains the same.)"
+        )
 
 
 # ---------------------------------------------------------------- MnasNet reward
