@@ -299,6 +299,15 @@ PAPERS: tuple[Paper, ...] = (
         "which detector and backbone to pick for a latency budget",
     ),
     Paper(
+        "S. Williams, A. Waterman, D. Patterson",
+        2009,
+        "Roofline: An Insightful Visual Performance Model for Multicore Architectures",
+        "Communications of the ACM",
+        "",
+        ("04",),
+        "the roofline: attainable throughput from arithmetic intensity",
+    ),
+    Paper(
         "K. He, X. Zhang, S. Ren, J. Sun",
         2016,
         "Deep Residual Learning for Image Recognition",
