@@ -116,6 +116,24 @@ def _parser() -> argparse.ArgumentParser:
     sli.add_argument("out_dir", nargs="?", help="folder for the decks (default: slides/)")
     app = sub.add_parser("app", help="serve the cost calculators as a Voila web app")
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
+    tab = sub.add_parser(
+        "search-table",
+        help="proxy-train lesson 08's search space and write its accuracy table (CSV)",
+    )
+    tab.add_argument(
+        "--out",
+        metavar="CSV",
+        default=None,
+        help="where to write it (default: the package's data/search_accuracy.csv)",
+    )
+    tab.add_argument("--seeds", default="0,1", help="training seeds, e.g. 0,1 (default: 0,1)")
+    tab.add_argument(
+        "--limit",
+        type=int,
+        default=None,
+        metavar="N",
+        help="only the first N candidates (a quick try)",
+    )
     ref = sub.add_parser("references", help="print the reading list (Markdown)")
     ref.add_argument(
         "--lesson", metavar="NN", help="one lesson's 'Papers and further reading' cell"
@@ -320,6 +338,30 @@ def _references(args) -> int:
     return 0
 
 
+def _search_table(args) -> int:
+    import datetime
+
+    from mobilecourse import setup_notebook
+
+    seeds = [int(s) for s in args.seeds.split(",") if s.strip()]
+    if not seeds or any(s < 0 for s in seeds):
+        raise ValueError(f"--seeds must be integers >= 0 separated by commas, got {args.seeds!r}")
+    if args.limit is not None and args.limit < 1:
+        raise ValueError(f"--limit must be a positive integer, got {args.limit}")
+    setup_notebook(seeds[0], verbose=False)  # quiet TensorFlow, deterministic ops
+
+    from mobilecourse import deploy
+    from mobilecourse.data import DATA_DIR
+
+    out = DATA_DIR / f"{deploy.ACCURACY_TABLE}.csv" if args.out is None else Path(args.out)
+    space = deploy.SEARCH_SPACE[: args.limit]
+    date = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d")
+    table = deploy.accuracy_table(space, seeds, date=date, out=lambda line: print(line, flush=True))
+    table.to_csv(out, index=False)
+    print(f"wrote {out} ({len(table)} candidates, seeds {args.seeds})")
+    return 0
+
+
 _COMMANDS = {
     "bench": _bench,
     "perturb": _perturb,
@@ -328,6 +370,7 @@ _COMMANDS = {
     "slides": _slides,
     "app": _app,
     "references": _references,
+    "search-table": _search_table,
 }
 
 

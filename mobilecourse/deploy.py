@@ -9,30 +9,42 @@ that the interpreter's per-call overhead does not dominate a small model's time;
 relative to a reference model timed in the same rounds holds on any CPU, where a limit in
 milliseconds holds only on the machine it was set for.
 
-The search part follows MnasNet (Tan et al. 2019): each candidate of a small design space
-(width multiplier, input size, depth) is built, trained briefly, exported and
-*timed*, and scored with :func:`mnas_reward`, which trades accuracy against measured
-latency instead of MACs.
+The search part follows MnasNet (Tan et al. 2019) and scores designs with
+:func:`mnas_reward`, which trades accuracy against measured latency instead of MACs.
+:func:`search` builds, trains, exports and times each candidate of a small space. Lesson
+08's larger space (:data:`SEARCH_SPACE`: width, input size, depth, depthwise kernel,
+expansion; 48 candidates) is scored without training or timing each one, as FBNet
+(Wu et al. 2019) does: latency from a lookup table of the candidates' parts measured on
+this machine (:func:`measure_latency_table`, checked against whole candidates), accuracy
+from a table of short proxy trainings shipped with the course (:func:`accuracy_table`,
+``python -m mobilecourse search-table``), and a regularized evolution (:func:`evolve`)
+searches the space.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import numbers
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
-from mobilecourse._validate import integer, items, positive_number
+from mobilecourse._validate import choice, integer, items, positive_number
 from mobilecourse.units import KIB, format_bytes
 
 __all__ = [
+    "ACCURACY_TABLE",
     "CAPSTONE_BUDGET",
     "LARGE_SEARCH_SPACE",
     "LATENCY_BATCH",
     "MNAS_HARD",
     "MAX_DEPTH",
     "MNAS_SOFT",
+    "PROXY_EPOCHS",
+    "PROXY_SEEDS",
+    "SEARCH_SPACE",
     "SMALL_SEARCH_SPACE",
     "Budget",
     "Candidate",
@@ -40,7 +52,21 @@ __all__ = [
     "Verdict",
     "budget_table",
     "check_against",
+    "KERNEL_SIZES",
+    "LUT_BATCH",
+    "MIN_ROW_MACS",
+    "LatencyTable",
+    "Unit",
+    "accuracy_table",
     "depth_blocks",
+    "evolve",
+    "kendall_tau",
+    "latency_file",
+    "measure_latency_table",
+    "proxy_accuracy",
+    "row_name",
+    "search_digits",
+    "unit_macs",
     "measure",
     "mnas_reward",
     "pareto_mask",
@@ -362,42 +388,235 @@ def pareto_mask(costs: Sequence[float], accuracies: Sequence[float]) -> list[boo
 
 @dataclass(frozen=True)
 class Candidate:
-    """One point of the design space: ``digits_cnn`` scaled in width, input size and depth.
+    """One point of the design space: ``digits_cnn`` scaled in width, input size and depth,
+    with a choice of depthwise kernel and of an expansion before it.
+
+    The network is a 3x3/2 convolution (``conv1``), ``depth`` blocks ``ds1``, ``ds2``, ...
+    (:func:`depth_blocks`' filters and strides) and the head (global average pooling, dense
+    softmax). A block is MobileNet v1's depthwise separable block with a ``kernel_size``
+    depthwise convolution; with ``expansion`` t > 1 a 1x1 convolution first widens its
+    input M channels to tM (``ds{i}_expand``, as MobileNetV2's bottleneck does, here with
+    ReLU after the projection too and no shortcut). With the defaults (3x3, t = 1) the
+    model is ``models.digits_cnn`` layer for layer.
+
+    Cost:
+        per block, Din^2 * M * tM (expansion, t > 1 only) + Dout^2 * k^2 * tM (depthwise)
+        + Dout^2 * tM * N (pointwise) MACs (Howard et al. 2017, eq. 5; Sandler et al.
+        2018, Section 3.3).
 
     Attributes:
-        width: width multiplier of every layer.
+        width: width multiplier of every layer (each keeps at least 8 filters).
         input_size: input height and width (the digits are resized to it).
-        depth: number of depthwise separable blocks (1 to :data:`MAX_DEPTH`).
+        depth: number of blocks (1 to :data:`MAX_DEPTH`).
+        kernel_size: the depthwise kernel, 3 or 5 (MnasNet's two choices).
+        expansion: expansion factor t from 1 to 6 (1: no expansion layer).
     """
 
     width: float
     input_size: int
     depth: int
+    kernel_size: int = 3
+    expansion: int = 1
 
     def __post_init__(self):
         positive_number(self.width, "width")
         integer(self.input_size, "input_size", 8)
         _check_depth(self.depth)
+        choice(self.kernel_size, "kernel_size", KERNEL_SIZES)
+        integer(self.expansion, "expansion", 1, maximum=6)
 
     @property
     def name(self) -> str:
-        return f"w{self.width:g}_r{self.input_size}_d{self.depth}"
+        """``w{width}_r{input_size}_d{depth}``, then ``_k5`` and ``_e{t}`` when not 3 and 1."""
+        name = f"w{self.width:g}_r{self.input_size}_d{self.depth}"
+        if self.kernel_size != 3:
+            name += f"_k{self.kernel_size}"
+        if self.expansion != 1:
+            name += f"_e{self.expansion}"
+        return name
+
+    def units(self) -> tuple[Unit, ...]:
+        """The candidate cut into the rows of a latency lookup table, input to output."""
+        filters = _filters(self.width)
+        size, channels = self.input_size, 1
+        stem = Unit("stem", size, channels, filters(16), 3, 2)
+        out = [stem]
+        size, channels = stem.output_size, stem.out_channels
+        for row in depth_blocks(self.depth):
+            block = Unit(
+                "block",
+                size,
+                channels,
+                filters(row.filters),
+                self.kernel_size,
+                row.strides,
+                self.expansion,
+            )
+            out.append(block)
+            size, channels = block.output_size, block.out_channels
+        out.append(Unit("head", size, channels, 10, 1, 1))
+        return tuple(out)
+
+    def rows(self) -> tuple[tuple[Unit, ...], ...]:
+        """The candidate's parts grouped into the rows of its latency lookup table.
+
+        Parts are taken in order and a row closes once it holds at least
+        :data:`MIN_ROW_MACS` MACs per image; what is left at the end (the head and any
+        small last blocks) joins the last row. A row that small would take a few
+        microseconds per call, no more than the interpreter's overhead.
+        """
+        rows, current = [], []
+        for unit in self.units():
+            current.append(unit)
+            if sum(unit_macs(u) for u in current) >= MIN_ROW_MACS:
+                rows.append(tuple(current))
+                current = []
+        if current:
+            if rows:
+                rows[-1] = rows[-1] + tuple(current)
+            else:
+                rows.append(tuple(current))
+        return tuple(rows)
 
     def build(self, classes: int = 10):
-        """The Keras model of this candidate (``models.digits_cnn`` with these settings)."""
-        from mobilecourse import models
+        """The Keras model of this candidate (untrained)."""
+        import keras
 
-        return models.digits_cnn(
-            width=self.width,
-            input_shape=(self.input_size, self.input_size, 1),
-            classes=classes,
-            blocks=depth_blocks(self.depth),
-            name=f"digits_{self.name}",
-        )
+        units = self.units()
+        inputs = keras.Input((self.input_size, self.input_size, 1), name="image")
+        x = inputs
+        for index, unit in enumerate(units):
+            if unit.kind == "head":
+                unit = dataclasses.replace(unit, out_channels=integer(classes, "classes"))
+            x = unit.apply(x, f"ds{index}")
+        return keras.Model(inputs, x, name=f"digits_{self.name}")
 
+
+#: Fewest MACs per image in a row of a latency lookup table (:meth:`Candidate.rows`):
+#: at :data:`LUT_BATCH` images a call then does 1.6 million MACs, well above the
+#: interpreter's per-call overhead.
+MIN_ROW_MACS = 200_000
+
+#: Images per timed call of a row of a lookup table and of a whole candidate checked
+#: against it: few enough that the largest candidate's activations stay in a core's
+#: cache, as in a phone's one-image call (on this course's machine, 1 MB of L2 per core,
+#: the largest candidate timed whole ran 3x slower than the sum of its rows at 16 images
+#: and up to 10x at 64; at 4 as predicted).
+LUT_BATCH = 8
+
+#: The depthwise kernels a candidate may use (MnasNet's search space: 3x3 and 5x5).
+KERNEL_SIZES = (3, 5)
 
 #: The deepest candidate: ``digits_cnn``'s three separable blocks and one more.
 MAX_DEPTH = 4
+
+
+def _filters(width: float) -> Callable[[int], int]:
+    return lambda base: max(8, int(base * width))  # as models.digits_cnn
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One row of a latency lookup table: a part of a candidate, in its place.
+
+    Two candidates share a row when they share the part with the same input size,
+    channels, kernel, stride and expansion, so the table has far fewer rows than the
+    candidates have parts (FBNet's lookup table, Wu et al. 2019, is built the same way).
+
+    Attributes:
+        kind: ``"stem"`` (3x3 convolution, BatchNorm, ReLU), ``"block"`` (optional 1x1
+            expansion, k x k depthwise, 1x1 pointwise, each with BatchNorm and ReLU) or
+            ``"head"`` (global average pooling, dense softmax).
+        input_size: side of the square input feature map.
+        in_channels: input channels M.
+        out_channels: output channels N (classes for the head).
+        kernel_size: the (depthwise) kernel.
+        strides: 1 or 2.
+        expansion: t of a block (1: no expansion layer).
+    """
+
+    kind: str
+    input_size: int
+    in_channels: int
+    out_channels: int
+    kernel_size: int = 3
+    strides: int = 1
+    expansion: int = 1
+
+    def __post_init__(self):
+        choice(self.kind, "kind", ("stem", "block", "head"))
+        integer(self.input_size, "input_size")
+        integer(self.in_channels, "in_channels")
+        integer(self.out_channels, "out_channels")
+        integer(self.kernel_size, "kernel_size")
+        choice(self.strides, "strides", (1, 2))
+        integer(self.expansion, "expansion")
+
+    @property
+    def output_size(self) -> int:
+        """Side of the output feature map ("same" padding: ceil(size / stride))."""
+        return 1 if self.kind == "head" else -(-self.input_size // self.strides)
+
+    @property
+    def name(self) -> str:
+        """A short label, e.g. ``block 14x14x32->64 k5/2 e2``."""
+        text = f"{self.kind} {self.input_size}x{self.input_size}x{self.in_channels}"
+        text += f"->{self.out_channels}"
+        if self.kind != "head":
+            text += f" k{self.kernel_size}/{self.strides}"
+        return text + (f" e{self.expansion}" if self.expansion != 1 else "")
+
+    def apply(self, x, name: str):
+        """Call this part's layers on ``x`` (a ``(batch, size, size, in_channels)`` tensor).
+
+        ``name`` names a block's layers (``{name}_expand``, ``{name}_dw``, ``{name}_pw``);
+        the stem is always ``conv1`` and the head ``global_pool``, ``predictions``, as in
+        ``models.digits_cnn``.
+        """
+        import keras
+
+        from mobilecourse import blocks
+
+        layers = keras.layers
+        if self.kind == "stem":
+            return blocks.conv_bn_relu(
+                x,
+                filters=self.out_channels,
+                kernel_size=self.kernel_size,
+                strides=self.strides,
+                name="conv1",
+            )
+        if self.kind == "head":
+            x = layers.GlobalAveragePooling2D(name="global_pool")(x)
+            return layers.Dense(self.out_channels, activation="softmax", name="predictions")(x)
+        if self.expansion > 1:
+            x = blocks.conv_bn_relu(
+                x,
+                filters=self.expansion * self.in_channels,
+                kernel_size=1,
+                name=f"{name}_expand",
+            )
+        if self.kernel_size == 3:  # MobileNet v1's block, as digits_cnn builds it
+            return blocks.depthwise_separable_block(
+                x, filters=self.out_channels, strides=self.strides, name=name
+            )
+        x = layers.DepthwiseConv2D(
+            self.kernel_size,
+            strides=self.strides,
+            padding="same",
+            use_bias=False,
+            name=f"{name}_dw",
+        )(x)
+        x = layers.BatchNormalization(momentum=0.9, name=f"{name}_dw_bn")(x)  # as blocks'
+        x = layers.ReLU(name=f"{name}_dw_relu")(x)
+        return blocks.conv_bn_relu(x, filters=self.out_channels, kernel_size=1, name=f"{name}_pw")
+
+    def build(self):
+        """This part alone as a Keras model, for timing."""
+        import keras
+
+        inputs = keras.Input((self.input_size, self.input_size, self.in_channels))
+        return keras.Model(inputs, self.apply(inputs, "ds1"), name="unit")
 
 
 def _check_depth(depth) -> int:
@@ -418,9 +637,14 @@ def depth_blocks(depth: int):
     return (*DIGITS_CNN_BLOCKS, extra)[:depth]
 
 
-def search_space(widths, input_sizes, depths) -> list[Candidate]:
-    """Every combination of the given widths, input sizes and depths."""
-    return [Candidate(w, r, d) for w, r, d in itertools.product(widths, input_sizes, depths)]
+def search_space(
+    widths, input_sizes, depths, kernel_sizes=(3,), expansions=(1,)
+) -> list[Candidate]:
+    """Every combination of the given widths, input sizes, depths, kernels and expansions."""
+    return [
+        Candidate(*settings)
+        for settings in itertools.product(widths, input_sizes, depths, kernel_sizes, expansions)
+    ]
 
 
 #: The default search of lesson 08: 3 candidates that vary all three dimensions and
@@ -432,6 +656,10 @@ SMALL_SEARCH_SPACE = (
 )
 #: The opt-in larger search: the full grid of 3 widths x 3 input sizes x 3 depths.
 LARGE_SEARCH_SPACE = tuple(search_space((0.5, 1.0, 2.0), (14, 20, 28), (2, 3, 4)))
+#: Lesson 08's latency-aware search: 2 widths x 2 input sizes x 3 depths x 2 kernels x
+#: 2 expansions = 48 candidates, scored from a latency lookup table of 74 rows and the
+#: accuracy table ``data/search_accuracy.csv`` (``python -m mobilecourse search-table``).
+SEARCH_SPACE = tuple(search_space((1.0, 2.0), (14, 28), (2, 3, 4), KERNEL_SIZES, (1, 2)))
 
 
 def search(
@@ -529,3 +757,414 @@ def search(
     table["front (latency)"] = pareto_mask(table["latency (ms)"], table["accuracy"])
     table["front (MACs)"] = pareto_mask(table["MACs"], table["accuracy"])
     return table.sort_values("reward", ascending=False, kind="stable")
+
+
+# ---------------------------------------------------------------- latency lookup table
+
+
+def latency_file(units, seed: int = 0) -> bytes:
+    """A full-integer int8 ``.tflite`` file of a chain of parts, with untrained weights.
+
+    Latency depends on the operators and their shapes, not on the weights, so the parts
+    are written directly as TensorFlow operations (convolution, depthwise convolution,
+    bias, ReLU; mean, matrix product, softmax) on constant Glorot-uniform kernels and zero
+    biases, which is what an untrained Keras candidate becomes once the converter has
+    folded its BatchNorm (gamma 1, beta 0, mean 0, variance 1) and fused its ReLU. The
+    file has the operators of ``tflite.to_tflite(candidate.build(), "int8", ...)``
+    (tests/test_deploy.py compares them) and takes about 0.2 s to convert instead of the
+    Keras route's 1.5 s, which is what lets a lesson measure a table of seventy parts.
+
+    Args:
+        units: consecutive :class:`Unit` parts (one part for a row of the table, all of
+            a candidate's for the whole model).
+        seed: for the kernels and the 8 random calibration images.
+    """
+    import numpy as np
+    import tensorflow as tf
+
+    units = items(units, "units", Unit, "deploy.Unit")
+    rng = np.random.default_rng(integer(seed, "seed", 0))
+
+    def glorot(*shape, fan_in, fan_out):
+        limit = (6 / (fan_in + fan_out)) ** 0.5
+        return tf.constant(rng.uniform(-limit, limit, shape).astype("float32"))
+
+    def conv(k, m, n):  # a Keras Conv2D kernel and its (folded) zero bias
+        return glorot(k, k, m, n, fan_in=k * k * m, fan_out=k * k * n), tf.zeros(n)
+
+    steps = []
+    for unit in units:
+        m, n, k, s = unit.in_channels, unit.out_channels, unit.kernel_size, unit.strides
+        if unit.kind == "stem":
+            steps.append(("conv", *conv(k, m, n), s))
+        elif unit.kind == "head":
+            steps.append(("head", glorot(m, n, fan_in=m, fan_out=n), tf.zeros(n), 1))
+        else:
+            t = unit.expansion * m
+            if unit.expansion > 1:
+                steps.append(("conv", *conv(1, m, t), 1))
+            depthwise = glorot(k, k, t, 1, fan_in=k * k * t, fan_out=k * k)
+            steps.append(("depthwise", depthwise, tf.zeros(t), s))
+            steps.append(("conv", *conv(1, t, n), 1))
+    first = units[0]
+    shape = (first.input_size, first.input_size, first.in_channels)
+
+    def forward(x):
+        for op, kernel, bias, s in steps:
+            if op == "conv":
+                x = tf.nn.relu(tf.nn.conv2d(x, kernel, s, "SAME") + bias)
+            elif op == "depthwise":
+                x = tf.nn.relu(tf.nn.depthwise_conv2d(x, kernel, [1, s, s, 1], "SAME") + bias)
+            else:
+                x = tf.nn.softmax(tf.matmul(tf.reduce_mean(x, axis=[1, 2]), kernel) + bias)
+        return x
+
+    function = tf.function(forward, autograph=False).get_concrete_function(
+        tf.TensorSpec((None, *shape), tf.float32)
+    )
+    samples = rng.random((8, *shape), dtype=np.float32)
+    converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([x[np.newaxis]] for x in samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with warnings.catch_warnings():  # int8 input: the converter says it had no ranges
+        warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
+        warnings.filterwarnings("ignore", "Please consider providing the trackable_obj")
+        return converter.convert()
+
+
+def row_name(row) -> str:
+    """A row of a lookup table as text: its parts' names joined by ``" + "``."""
+    return " + ".join(unit.name for unit in row)
+
+
+@dataclass(frozen=True)
+class LatencyTable:
+    """A latency lookup table, measured with the course's timing protocol.
+
+    Attributes:
+        timings: ``{row: Timing}``, a row being a tuple of consecutive :class:`Unit`
+            parts (:meth:`Candidate.rows`) timed alone as one int8 file
+            (:func:`latency_file`) on batches of :attr:`batch` images.
+        whole: ``{candidate name: Timing}``: whole candidates timed in the same
+            alternating rounds, to check the table against.
+        batch: images per timed call.
+    """
+
+    timings: dict
+    whole: dict
+    batch: int
+
+    def row_ms(self, row) -> float:
+        """Milliseconds per image of one row (its median round over the batch)."""
+        if row not in self.timings:
+            raise ValueError(f"row must be a row of the table, got {row!r}")
+        return self.timings[row].per_image_ms
+
+    def predict_ms(self, candidate: Candidate) -> float:
+        """Predicted LiteRT milliseconds per image of a candidate: the sum of its rows.
+
+        Formula:
+            ``LAT(m) = sum over the rows r of m of LAT(r)`` (the lookup-table latency of
+            FBNet, Wu et al. 2019, eq. 5).
+
+        Raises:
+            ValueError: a row of ``candidate`` is not in the table.
+        """
+        if not isinstance(candidate, Candidate):
+            raise TypeError(f"candidate must be a deploy.Candidate, got {candidate!r}")
+        return sum(self.row_ms(row) for row in candidate.rows())
+
+    def frame(self):
+        """The table as a ``pandas.DataFrame``: one row per row of parts with its MACs,
+        milliseconds per image and their spread (slowest minus fastest round)."""
+        import pandas as pd
+
+        return pd.DataFrame(
+            [
+                {
+                    "row": row_name(row),
+                    "MACs": sum(unit_macs(unit) for unit in row),
+                    "ms per image": timed.per_image_ms,
+                    "spread (ms)": timed.spread_ms / timed.batch,
+                }
+                for row, timed in self.timings.items()
+            ]
+        )
+
+    def check(self, candidates):
+        """Predicted against measured for the candidates timed whole.
+
+        Returns:
+            A ``pandas.DataFrame`` indexed by candidate name: ``rows`` (how many),
+            ``predicted (ms)``, ``measured (ms)`` (per image) and ``error``
+            (predicted / measured - 1).
+
+        Raises:
+            ValueError: a candidate was not timed whole.
+        """
+        import pandas as pd
+
+        rows = {}
+        for candidate in items(candidates, "candidates", Candidate, "deploy.Candidate"):
+            if candidate.name not in self.whole:
+                raise ValueError(f"candidates must have been timed whole, got {candidate.name}")
+            predicted = self.predict_ms(candidate)
+            measured = self.whole[candidate.name].per_image_ms
+            rows[candidate.name] = {
+                "rows": len(candidate.rows()),
+                "predicted (ms)": predicted,
+                "measured (ms)": measured,
+                "error": predicted / measured - 1,
+            }
+        return pd.DataFrame.from_dict(rows, orient="index")
+
+
+def unit_macs(unit: Unit) -> int:
+    """MACs per image of one part, from the cost formulas.
+
+    Cost:
+        stem: k^2 * M * N * Dout^2 (a convolution); block: Din^2 * M * tM (expansion,
+        t > 1) + Dout^2 * k^2 * tM (depthwise) + Dout^2 * tM * N (pointwise); head:
+        M * N (the dense layer; pooling adds, it does not multiply). Howard et al. 2017,
+        eqs. 1 and 5; Sandler et al. 2018, Section 3.3.
+    """
+    from mobilecourse import costs
+
+    if not isinstance(unit, Unit):
+        raise TypeError(f"unit must be a deploy.Unit, got {type(unit).__name__}")
+    out, m, n, k = unit.output_size, unit.in_channels, unit.out_channels, unit.kernel_size
+    if unit.kind == "stem":
+        return costs.conv2d((unit.input_size, unit.input_size, m), n, k, unit.strides).macs
+    if unit.kind == "head":
+        return m * n
+    expanded = unit.expansion * m
+    macs = unit.input_size**2 * m * expanded if unit.expansion > 1 else 0
+    return macs + out * out * k * k * expanded + out * out * expanded * n
+
+
+def measure_latency_table(
+    candidates,
+    check=(),
+    *,
+    batch: int = LUT_BATCH,
+    rounds: int = 5,
+    runs: int = 20,
+) -> LatencyTable:
+    """Build a candidate space's latency lookup table and check it on whole candidates.
+
+    Every distinct row of ``candidates`` (:meth:`Candidate.rows`) becomes one int8 file
+    (:func:`latency_file`), the candidates of ``check`` are converted whole, and all
+    are timed together with :func:`timing.time_variants` (alternating rounds, one
+    thread), so a change of the CPU's speed hits the table and the whole models alike.
+
+    Args:
+        candidates: the space whose rows make the table.
+        check: candidates to time whole as well (for :meth:`LatencyTable.check`).
+        batch: images per timed call (:data:`LUT_BATCH`).
+        rounds, runs: of :func:`timing.time_variants`.
+
+    Returns:
+        A :class:`LatencyTable`.
+    """
+    from mobilecourse import timing
+
+    candidates = items(candidates, "candidates", Candidate, "deploy.Candidate")
+    check = list(check) and items(check, "check", Candidate, "deploy.Candidate")
+    rows = list(dict.fromkeys(row for candidate in candidates for row in candidate.rows()))
+    files = {row: latency_file(row) for row in rows}
+    files.update({candidate.name: latency_file(candidate.units()) for candidate in check})
+    timed = timing.time_variants(files, batch=batch, rounds=rounds, runs=runs)
+    return LatencyTable(
+        timings={row: timed[row] for row in rows},
+        whole={candidate.name: timed[candidate.name] for candidate in check},
+        batch=batch,
+    )
+
+
+# ---------------------------------------------------------------- the accuracy table
+
+#: The proxy training of lesson 08's search (``python -m mobilecourse search-table``):
+#: the search digits (3,000 of the 4,000 training digits, ``stratified_split(x_train,
+#: y_train, 0.25, seed=1)``), 3 epochs of batches of 64 with a cosine learning rate;
+#: accuracy of the Keras model on the other 1,000 (validation) digits.
+PROXY_EPOCHS = 3
+#: Seeds of the shipped accuracy table.
+PROXY_SEEDS = (0, 1)
+#: The shipped table's name (``data/search_accuracy.csv``, read by ``data.paper_table``).
+ACCURACY_TABLE = "search_accuracy"
+
+
+def search_digits():
+    """The proxy task's data: ``((x_search, y_search), (x_val, y_val))`` from the training
+    digits (the test digits stay unseen), as lesson 08 splits them."""
+    from mobilecourse.data import load_digits_dataset, stratified_split
+
+    (x_train, y_train), _ = load_digits_dataset()
+    return stratified_split(x_train, y_train, 0.25, seed=1)
+
+
+def proxy_accuracy(
+    candidate: Candidate, train, validation, *, seed: int = 0, epochs: int = PROXY_EPOCHS
+) -> float:
+    """Validation accuracy of a candidate after the short proxy training.
+
+    The images are resized to the candidate's input size; the model is built after
+    ``keras.utils.set_random_seed(seed)`` and trained with ``training.fit`` (batches of
+    64, cosine learning rate) for ``epochs``.
+    """
+    import keras
+
+    from mobilecourse import training
+    from mobilecourse.data import resize_images
+
+    if not isinstance(candidate, Candidate):
+        raise TypeError(f"candidate must be a deploy.Candidate, got {type(candidate).__name__}")
+    seed = integer(seed, "seed", 0)
+    epochs = integer(epochs, "epochs")
+    keras.utils.clear_session()
+    keras.utils.set_random_seed(seed)
+    model = candidate.build()
+    x_train = resize_images(train[0], candidate.input_size)
+    training.fit(model, (x_train, train[1]), epochs=epochs, batch_size=64, schedule="cosine")
+    x_val = resize_images(validation[0], candidate.input_size)
+    return training.accuracy(model, (x_val, validation[1]))
+
+
+def accuracy_table(
+    candidates=SEARCH_SPACE,
+    seeds: Sequence[int] = PROXY_SEEDS,
+    *,
+    epochs: int = PROXY_EPOCHS,
+    date: str | None = None,
+    out: Callable[[str], None] | None = None,
+):
+    """Proxy-train every candidate on every seed: the table lesson 08's search reads.
+
+    Returns:
+        A ``pandas.DataFrame``, one row per candidate: ``name``, ``width``,
+        ``input_size``, ``depth``, ``kernel_size``, ``expansion``, ``macs``, ``params``,
+        ``accuracy_seed{s}`` per seed, ``accuracy`` (their mean) and ``source`` (the
+        command, recipe, seeds and ``date``).
+    """
+    import pandas as pd
+
+    from mobilecourse.profile import profile_model
+
+    candidates = items(candidates, "candidates", Candidate, "deploy.Candidate")
+    seeds = [integer(s, "seeds", 0) for s in seeds]
+    train, validation = search_digits()
+    source = (
+        f"python -m mobilecourse search-table ({date or 'undated'}): {epochs} epochs on "
+        f"3,000 training digits, accuracy on 1,000 held-out, seeds {' '.join(map(str, seeds))}"
+    )
+    rows = []
+    for candidate in candidates:
+        start = time.perf_counter()
+        model = candidate.build()
+        row = {
+            "name": candidate.name,
+            "width": candidate.width,
+            "input_size": candidate.input_size,
+            "depth": candidate.depth,
+            "kernel_size": candidate.kernel_size,
+            "expansion": candidate.expansion,
+            "macs": profile_model(model).macs,
+            "params": model.count_params(),
+        }
+        for seed in seeds:
+            row[f"accuracy_seed{seed}"] = round(
+                proxy_accuracy(candidate, train, validation, seed=seed, epochs=epochs), 4
+            )
+        row["accuracy"] = round(sum(row[f"accuracy_seed{s}"] for s in seeds) / len(seeds), 4)
+        row["source"] = source
+        rows.append(row)
+        if out is not None:
+            seconds = time.perf_counter() - start
+            out(f"{candidate.name:<18} accuracy {row['accuracy']:.3f} ({seconds:.0f} s)")
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- the search loop
+
+
+def kendall_tau(first: Sequence[float], second: Sequence[float]) -> float:
+    """Kendall's rank correlation of two sequences (tau-a: ties count as neither).
+
+    Formula:
+        ``tau = (concordant - discordant) / (n (n - 1) / 2)`` over all pairs i < j, a
+        pair being concordant when both sequences order it the same way.
+
+    Raises:
+        ValueError: sequences of different lengths or fewer than 2 values.
+    """
+    first, second = list(first), list(second)
+    if len(first) != len(second) or len(first) < 2:
+        raise ValueError(
+            "first and second must have the same length, at least 2, got "
+            f"{len(first)} and {len(second)}"
+        )
+    score = 0
+    for i, j in itertools.combinations(range(len(first)), 2):
+        product = (first[i] - first[j]) * (second[i] - second[j])
+        score += (product > 0) - (product < 0)
+    n = len(first)
+    return score / (n * (n - 1) / 2)
+
+
+def evolve(
+    space: Sequence[Candidate],
+    score: Callable[[Candidate], float],
+    *,
+    evaluations: int = 16,
+    population: int = 6,
+    sample: int = 3,
+    seed: int = 0,
+) -> list[tuple[Candidate, float]]:
+    """A small regularized evolution (Real et al. 2019) over a finite candidate space.
+
+    Start from ``population`` random candidates; then, until ``evaluations`` distinct
+    candidates have been scored, pick ``sample`` members of the population at random,
+    mutate the best of them (change one of width, input size, depth, kernel or expansion
+    to another value found in ``space``), score the child if it is new, add it and drop
+    the oldest member.
+
+    Args:
+        space: the candidates the search may visit.
+        score: the objective to maximise (e.g. :func:`mnas_reward` of a candidate's
+            accuracy and latency).
+        evaluations: distinct candidates to score (at most ``len(space)``).
+        population, sample: the evolution's sizes (``sample <= population``).
+        seed: of the random choices.
+
+    Returns:
+        ``[(candidate, score), ...]`` in the order scored.
+    """
+    import random
+
+    space = items(space, "space", Candidate, "deploy.Candidate")
+    evaluations = integer(evaluations, "evaluations", maximum=len(space))
+    population = integer(population, "population", maximum=evaluations)
+    sample = integer(sample, "sample", maximum=population)
+    rng = random.Random(integer(seed, "seed", 0))
+    fields_ = ("width", "input_size", "depth", "kernel_size", "expansion")
+    scored: dict[Candidate, float] = {}
+
+    def evaluate(candidate):
+        if candidate not in scored:
+            scored[candidate] = float(score(candidate))
+        return candidate
+
+    members = [evaluate(c) for c in rng.sample(space, population)]
+    stalls = 0
+    while len(scored) < evaluations and stalls < 100 * len(space):
+        parent = max(rng.sample(members, sample), key=scored.__getitem__)
+        neighbours = [
+            c for c in space if sum(getattr(c, f) != getattr(parent, f) for f in fields_) == 1
+        ]
+        child = rng.choice(neighbours) if neighbours else rng.choice(space)
+        stalls = stalls + 1 if child in scored else 0
+        members = [*members[1:], evaluate(child)]
+    return list(scored.items())

@@ -277,3 +277,159 @@ def test_every_candidate_of_the_large_search_builds_with_its_depth_and_input_siz
         assert len(pointwise) == candidate.depth, candidate.name
         assert model.inputs[0].shape[1] == candidate.input_size
         assert profile_model(model).macs > 0
+
+
+# ---------------------------------------------------------------- lesson 08's larger space
+
+
+def test_search_space_varies_five_dimensions_and_keeps_old_names():
+    space = deploy.SEARCH_SPACE
+    assert len(space) == 2 * 2 * 3 * 2 * 2 >= 20
+    for field in ("width", "input_size", "depth", "kernel_size", "expansion"):
+        assert len({getattr(c, field) for c in space}) >= 2, field
+    assert deploy.Candidate(1.0, 28, 3).name == "w1_r28_d3"  # defaults: 3x3, no expansion
+    assert deploy.Candidate(2.0, 14, 2, 5, 2).name == "w2_r14_d2_k5_e2"
+    assert len({c.name for c in space}) == len(space)
+
+
+@pytest.mark.parametrize(
+    ("args", "match"), [((1.0, 28, 3, 4), "kernel_size"), ((1.0, 28, 3, 3, 0), "expansion")]
+)
+def test_candidate_rejects_bad_kernel_or_expansion(args, match):
+    with pytest.raises(ValueError, match=match):
+        deploy.Candidate(*args)
+
+
+def test_default_candidate_is_digits_cnn_layer_for_layer():
+    built = deploy.Candidate(1.0, 28, 3).build()
+    reference = models.digits_cnn(1.0)
+    assert [type(layer).__name__ for layer in built.layers] == [
+        type(layer).__name__ for layer in reference.layers
+    ]
+    assert [layer.name for layer in built.layers][1:] == [layer.name for layer in reference.layers][
+        1:
+    ]
+    assert built.count_params() == reference.count_params()
+
+
+def test_expansion_and_kernel_cost_by_hand():
+    # w1, 14x14 input, depth 2, 5x5 depthwise, t = 2. Stem: 3x3/2, 1 -> 16 at 7x7.
+    stem = 7 * 7 * 9 * 1 * 16
+    # block 1 (stride 1, 16 -> 32): expand 16 -> 32 at 7x7, 5x5 depthwise on 32, 32 -> 32
+    block1 = 7 * 7 * 16 * 32 + 7 * 7 * 25 * 32 + 7 * 7 * 32 * 32
+    # block 2 (stride 2, 32 -> 64): expand 32 -> 64 at 7x7, depthwise to 4x4, 64 -> 64
+    block2 = 7 * 7 * 32 * 64 + 4 * 4 * 25 * 64 + 4 * 4 * 64 * 64
+    head = 64 * 10
+    candidate = deploy.Candidate(1.0, 14, 2, 5, 2)
+    assert [deploy.unit_macs(u) for u in candidate.units()] == [stem, block1, block2, head]
+    from mobilecourse.profile import profile_model
+
+    assert profile_model(candidate.build()).macs == stem + block1 + block2 + head
+
+
+def test_rows_cover_the_parts_in_order_and_are_big_enough():
+    for candidate in deploy.SEARCH_SPACE:
+        rows = candidate.rows()
+        assert tuple(u for row in rows for u in row) == candidate.units()
+        total = sum(deploy.unit_macs(u) for u in candidate.units())
+        for row in rows:
+            macs = sum(deploy.unit_macs(u) for u in row)
+            assert macs >= deploy.MIN_ROW_MACS or len(rows) == 1, candidate.name
+        assert len(rows) == 1 or total >= 2 * deploy.MIN_ROW_MACS
+    distinct = {row for c in deploy.SEARCH_SPACE for row in c.rows()}
+    parts = sum(len(c.rows()) for c in deploy.SEARCH_SPACE)
+    assert len(distinct) < parts  # candidates share rows: the table is smaller
+
+
+def test_latency_file_has_the_operators_and_macs_of_the_keras_candidate():
+    from mobilecourse.profile import profile_model
+
+    candidate = deploy.Candidate(1.0, 14, 2, 5, 2)
+    samples = np.random.default_rng(0).random((8, 14, 14, 1), dtype=np.float32)
+    keras_file = tflite.to_tflite(candidate.build(), "int8", representative_data=samples)
+    ours = tflite.profile_tflite(deploy.latency_file(candidate.units())).table()
+    theirs = tflite.profile_tflite(keras_file).table()
+    assert list(ours["op"]) == list(theirs["op"])
+    assert list(ours["output_shape"]) == list(theirs["output_shape"])
+    assert ours["macs"].sum() == theirs["macs"].sum() == profile_model(candidate.build()).macs
+
+
+def fake_timing(ms, batch):
+    from mobilecourse.timing import Timing
+
+    return Timing((ms, ms, ms), batch, 1, 1, tflite_bytes=1)
+
+
+def test_lookup_table_predicts_the_sum_of_the_rows():
+    a, b = deploy.Candidate(1.0, 28, 2), deploy.Candidate(2.0, 28, 2)
+    rows = {row for c in (a, b) for row in c.rows()}
+    table = deploy.LatencyTable(
+        {row: fake_timing(8.0 * (i + 1), 8) for i, row in enumerate(sorted(rows, key=str))},
+        {},
+        8,
+    )
+    for candidate in (a, b):
+        want = sum(table.timings[row].median_ms / 8 for row in candidate.rows())
+        assert table.predict_ms(candidate) == pytest.approx(want)
+    with pytest.raises(ValueError, match="row must be a row"):
+        table.predict_ms(deploy.Candidate(1.0, 14, 4))
+    assert set(table.frame().columns) >= {"row", "MACs", "ms per image"}
+
+
+def test_measure_latency_table_times_rows_and_whole_candidates():
+    space = [deploy.Candidate(1.0, 14, 2), deploy.Candidate(1.0, 14, 3, 5)]
+    table = deploy.measure_latency_table(space, space[:1], rounds=3, runs=3)
+    assert set(table.timings) == {row for c in space for row in c.rows()}
+    check = table.check(space[:1])
+    assert list(check.index) == ["w1_r14_d2"] and check["measured (ms)"].iloc[0] > 0
+    with pytest.raises(ValueError, match="timed whole"):
+        table.check(space[1:])
+
+
+def test_kendall_tau_by_hand():
+    assert deploy.kendall_tau([1, 2, 3], [10, 20, 30]) == 1
+    assert deploy.kendall_tau([1, 2, 3], [30, 20, 10]) == -1
+    # pairs (1,2) concordant, (1,3) concordant, (2,3) discordant: (2 - 1) / 3
+    assert deploy.kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    with pytest.raises(ValueError, match="same length"):
+        deploy.kendall_tau([1, 2], [1])
+
+
+def test_evolution_scores_distinct_candidates_and_climbs():
+    space = deploy.SEARCH_SPACE
+    # a score with one best candidate: the more settings it shares with the target
+    target = deploy.Candidate(2.0, 14, 3, 5, 2)
+
+    def score(c):
+        return sum(
+            getattr(c, f) == getattr(target, f)
+            for f in ("width", "input_size", "depth", "kernel_size", "expansion")
+        )
+
+    history = deploy.evolve(space, score, evaluations=24, seed=0)
+    assert len(history) == 24 and len({c for c, _ in history}) == 24
+    assert all(c in space for c, _ in history)
+    # climbing one setting at a time it reaches the target (a random half of the space
+    # holds it only half the time), on every seed tried here
+    for seed in range(5):
+        found = deploy.evolve(space, score, evaluations=24, seed=seed)
+        assert max(s for _, s in found) == 5, seed
+    with pytest.raises(ValueError, match="evaluations"):
+        deploy.evolve(space, score, evaluations=len(space) + 1)
+
+
+def test_search_table_command_writes_the_csv_the_lesson_reads(tmp_path, capsys):
+    import pandas as pd
+
+    from mobilecourse.__main__ import main
+
+    out = tmp_path / "table.csv"
+    assert main(["search-table", "--limit", "1", "--seeds", "0", "--out", str(out)]) == 0
+    table = pd.read_csv(out)
+    assert list(table["name"]) == [deploy.SEARCH_SPACE[0].name]
+    assert 0.1 <= table["accuracy"].iloc[0] <= 1  # better than chance after 3 epochs
+    assert table["accuracy"].iloc[0] == table["accuracy_seed0"].iloc[0]
+    assert table["macs"].iloc[0] == sum(deploy.unit_macs(u) for u in deploy.SEARCH_SPACE[0].units())
+    assert "seeds 0" in table["source"].iloc[0] and "3 epochs" in table["source"].iloc[0]
+    assert main(["search-table", "--seeds", "-1"]) == 2
+    assert "--seeds" in capsys.readouterr().err
