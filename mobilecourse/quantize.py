@@ -52,6 +52,7 @@ __all__ = [
     "CompressedKernel",
     "affine_params",
     "apply_binarization",
+    "apply_fake_quantization",
     "apply_weight_sharing",
     "binarize",
     "binarized_weights",
@@ -73,6 +74,8 @@ __all__ = [
     "saturating_rounding_doubling_high_mul",
     "shared_size_bytes",
     "shared_weights",
+    "straight_through_callback",
+    "symmetric_fake_quant",
 ]
 
 #: Iterations of Lloyd's algorithm in :func:`kmeans_share` (it stops early once stable).
@@ -499,6 +502,109 @@ def apply_binarization(model):
         return binarized_weights(*binarize(kernel, axis=axis), axis=axis)
 
     return _transformed_copy(model, transform)
+
+
+def symmetric_fake_quant(kernel, bits: int, axis: int = -1) -> np.ndarray:
+    """A kernel quantized to ``bits``-bit symmetric integers per channel, returned in float.
+
+    "Fake" quantization: the values are those an integer kernel would hold (times its
+    scale), kept as floats so that a float network can compute with them.
+
+    Formula:
+        per channel ``c`` (every index along ``axis``), ``top = 2**(bits-1) - 1``,
+        ``s_c = max |W_c| / top`` and ``W_hat = s_c * clip(round(W / s_c), -top, top)``,
+        rounding half away from zero (a channel of zeros stays zero).
+
+    Example:
+        >>> symmetric_fake_quant([[0.7, -0.1], [0.35, 0.2]], bits=2).tolist()
+        [[0.7, -0.2], [0.7, 0.2]]
+
+    Raises:
+        ValueError: ``bits`` below 2 or above 16, a bad ``axis``, non-finite values.
+    """
+    w = real_array(kernel, "kernel")
+    bits = integer(bits, "bits", 2, maximum=16)
+    axis = axis_index(axis, "axis", w.ndim)
+    top = 2 ** (bits - 1) - 1
+    others = tuple(i for i in range(w.ndim) if i != axis)
+    scale = np.abs(w).max(axis=others, keepdims=True) / top
+    scale = np.where(scale == 0, 1.0, scale)
+    return scale * np.clip(_round_half_away(w / scale), -top, top)
+
+
+def _kernel_axis(layer) -> int:
+    import keras
+
+    return 2 if isinstance(layer, keras.layers.DepthwiseConv2D) else -1
+
+
+def apply_fake_quantization(model, bits: int):
+    """A copy of ``model`` whose conv and dense kernels are :func:`symmetric_fake_quant`.
+
+    Post-training quantization of the weights to ``bits`` bits, one scale per output
+    channel (the input-channel axis of a DepthwiseConv2D kernel); biases and BatchNorm are
+    copied unchanged.
+
+    Raises:
+        TypeError: ``model`` is not a Keras model.
+        ValueError: ``bits`` out of range.
+    """
+    integer(bits, "bits", 2, maximum=16)
+    return _transformed_copy(
+        model, lambda layer, k: symmetric_fake_quant(k, bits, axis=_kernel_axis(layer))
+    )
+
+
+def straight_through_callback(model, bits: int):
+    """A Keras callback that trains ``model`` with fake-quantized kernels (straight-through).
+
+    Quantization-aware training with the straight-through estimator: before each batch
+    every conv and dense kernel ``W`` (kept in float) is replaced by its quantized
+    ``W_hat = symmetric_fake_quant(W, bits)``, so the forward pass and the gradients are
+    those of the quantized network; after the batch the optimizer's step
+    ``W_hat' - W_hat`` is added to the float ``W``, as if ``d W_hat / d W = 1`` (rounding
+    has zero gradient almost everywhere, so the true derivative would stop all learning).
+    After training, :func:`apply_fake_quantization` gives the quantized network.
+
+    Formula:
+        ``W <- W + (optimizer_step(W_hat) - W_hat)`` with ``W_hat = Q(W)``.
+
+    Args:
+        model: the Keras model being trained (its kernels are changed in place).
+        bits: weight bits, 2 to 16.
+
+    Returns:
+        A ``keras.callbacks.Callback`` to pass to ``fit``.
+
+    Raises:
+        TypeError: ``model`` is not a Keras model.
+        ValueError: ``bits`` out of range.
+    """
+    import keras
+
+    from mobilecourse.graph import layers_of
+
+    if not isinstance(model, keras.Model):
+        raise TypeError(f"model must be a keras.Model, got {type(model).__name__}")
+    bits = integer(bits, "bits", 2, maximum=16)
+    kinds = (keras.layers.Conv2D, keras.layers.DepthwiseConv2D, keras.layers.Dense)
+    layers = [layer for layer in layers_of(model) if isinstance(layer, kinds)]
+
+    class StraightThrough(keras.callbacks.Callback):
+        def on_train_batch_begin(self, batch, logs=None):
+            self.float_kernels = [keras.ops.convert_to_numpy(la.kernel) for la in layers]
+            self.quantized = []
+            for layer, w in zip(layers, self.float_kernels, strict=True):
+                w_hat = symmetric_fake_quant(w, bits, axis=_kernel_axis(layer)).astype(w.dtype)
+                layer.kernel.assign(w_hat)
+                self.quantized.append(w_hat)
+
+        def on_train_batch_end(self, batch, logs=None):
+            for layer, w, w_hat in zip(layers, self.float_kernels, self.quantized, strict=True):
+                step = keras.ops.convert_to_numpy(layer.kernel) - w_hat
+                layer.kernel.assign(w + step)
+
+    return StraightThrough()
 
 
 # ---------------------------------------------------------------- Deep Compression storage

@@ -457,3 +457,76 @@ def test_per_channel_argument_rules():
         tflite.to_tflite(model, "float16", per_channel=False)
     with pytest.raises(TypeError, match="per_channel must be True or False"):
         tflite.to_tflite(model, "dynamic", per_channel="no")
+
+
+# ---------------------------------------------------------------- quantization-aware training
+
+
+def test_symmetric_fake_quant_by_hand():
+    kernel = np.array([[0.7, -0.1], [0.35, 0.2]])
+    # 2 bits: levels -1, 0, 1 times s_c = max |W_c|: column 0 has s = 0.7 (0.35 / 0.7 = 0.5
+    # rounds away from zero to 1), column 1 s = 0.2 (-0.1 / 0.2 = -0.5 -> -1)
+    np.testing.assert_allclose(q.symmetric_fake_quant(kernel, bits=2), [[0.7, -0.2], [0.7, 0.2]])
+    # per row instead (axis 0): row 0 s = 0.7 (-0.1 / 0.7 rounds to 0), row 1 s = 0.35
+    np.testing.assert_allclose(
+        q.symmetric_fake_quant(kernel, bits=2, axis=0), [[0.7, 0.0], [0.35, 0.35]]
+    )
+    w = np.random.default_rng(0).standard_normal((3, 3, 8, 16))
+    w_hat = q.symmetric_fake_quant(w, bits=8)
+    scale = np.abs(w).max(axis=(0, 1, 2)) / 127
+    assert np.all(np.abs(w_hat - w) <= scale / 2 + 1e-12)
+    assert len(np.unique(np.round(w_hat[..., 0] / scale[0]))) <= 255
+    with pytest.raises(ValueError, match="bits"):
+        q.symmetric_fake_quant(w, bits=1)
+
+
+def test_straight_through_step_uses_the_gradient_at_the_quantized_weights():
+    # one SGD step on a linear model: the float weights move by -lr * dL/dW evaluated at
+    # the quantized weights (derived by hand for the mean squared error)
+    keras.utils.clear_session()
+    rng = np.random.default_rng(0)
+    x = rng.standard_normal((8, 3)).astype("float32")
+    y = rng.standard_normal((8, 2)).astype("float32")
+    inputs = keras.Input((3,))
+    model = keras.Model(inputs, keras.layers.Dense(2, use_bias=False)(inputs))
+    w = rng.standard_normal((3, 2)).astype("float32")
+    model.layers[1].kernel.assign(w)
+    lr = 0.1
+    model.compile(optimizer=keras.optimizers.SGD(lr), loss="mse")
+    callback = q.straight_through_callback(model, bits=2)
+    model.fit(x, y, batch_size=8, epochs=1, verbose=0, callbacks=[callback])
+    w_hat = q.symmetric_fake_quant(w, bits=2)
+    gradient = 2 * x.T @ (x @ w_hat - y) / y.size
+    np.testing.assert_allclose(
+        keras.ops.convert_to_numpy(model.layers[1].kernel), w - lr * gradient, rtol=1e-5, atol=1e-6
+    )
+    with pytest.raises(TypeError, match="model"):
+        q.straight_through_callback("model", 2)
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_two_bit_weights_need_quantization_aware_training(seed):
+    # post-training 2-bit weights (BatchNorm re-estimated) lose far more than two epochs of
+    # training through the quantizer do, on the course's digits CNN
+    from mobilecourse.data import load_digits_dataset
+
+    (x_train, y_train), (x_test, y_test) = load_digits_dataset()
+    keras.utils.clear_session()
+    model = training.trained_baseline((x_train, y_train), seed)
+    float_accuracy = training.accuracy(model, (x_test, y_test))
+    ptq = training.reestimate_batchnorm(q.apply_fake_quantization(model, 2), x_train)
+    ptq_accuracy = training.accuracy(ptq, (x_test, y_test))
+    qat = keras.models.clone_model(model)
+    qat.set_weights(model.get_weights())
+    callback = q.straight_through_callback(qat, 2)
+    training.fit(
+        qat,
+        (x_train, y_train),
+        epochs=2,
+        learning_rate=3e-3,
+        schedule="cosine",
+        callbacks=[callback],
+    )
+    qat_accuracy = training.accuracy(q.apply_fake_quantization(qat, 2), (x_test, y_test))
+    assert qat_accuracy > ptq_accuracy + 0.1, (ptq_accuracy, qat_accuracy)
+    assert float_accuracy - qat_accuracy < 0.1, (float_accuracy, qat_accuracy)
