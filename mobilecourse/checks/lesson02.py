@@ -352,8 +352,8 @@ def check_separable_block(fn: Callable[..., object]) -> None:
     A ``Conv2D(M, 3, groups=M)`` computes the same function with the same weights and
     MACs as a ``DepthwiseConv2D``, but it is not accepted: the exercise is to name the
     layer that frameworks and converters treat as the depthwise kernel (TensorFlow Lite
-    turns a DepthwiseConv2D into its DEPTHWISE_CONV_2D operation), and the hint says why
-    the two agree.
+    turns a DepthwiseConv2D into its DEPTHWISE_CONV_2D operation and the grouped Conv2D
+    into a general CONV_2D), and the hint says why the two agree.
     """
 
     def wrong(**switches):
@@ -379,7 +379,8 @@ def check_separable_block(fn: Callable[..., object]) -> None:
                 "Conv2D(M, 3, groups=M) is the depthwise convolution written as a group "
                 "convolution with one channel per group: the same weights, MACs and outputs. "
                 "Build it with keras.layers.DepthwiseConv2D, the layer runtimes map to their "
-                "depthwise kernels (TensorFlow Lite's DEPTHWISE_CONV_2D).",
+                "depthwise kernels: TensorFlow Lite converts it to DEPTHWISE_CONV_2D, the "
+                "grouped Conv2D to a general CONV_2D.",
                 wrong(spatial="groups"),
             ),
             Mistake(
