@@ -23,7 +23,8 @@ def lesson_paths(folder: Path = NOTEBOOK_DIR) -> list[Path]:
 #: A call that trains or times a model. A lesson whose code makes one prints numbers that
 #: depend on the CPU, the thread count and the seed (README, "What nbval compares").
 MEASURING_CALL = re.compile(
-    r"\b(fit|distill|search|time_variants|measure|check_design|invoke_times)\("
+    r"\b(fit|distill|search|time_variants|measure|check_design|invoke_times|accuracy_over_seeds"
+    r"|measure_roof|measure_latency_table|proxy_accuracy)\("
 )
 
 
