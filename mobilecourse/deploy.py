@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import logging
 import numbers
 import time
 import warnings
@@ -823,16 +824,24 @@ def latency_file(units, seed: int = 0) -> bytes:
         tf.TensorSpec((None, *shape), tf.float32)
     )
     samples = rng.random((8, *shape), dtype=np.float32)
-    converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
-    converter.optimizations = [tf.lite.Optimize.DEFAULT]
-    converter.representative_dataset = lambda: ([x[np.newaxis]] for x in samples)
-    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    converter.inference_input_type = tf.int8
-    converter.inference_output_type = tf.int8
-    with warnings.catch_warnings():  # int8 input: the converter says it had no ranges
-        warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
-        warnings.filterwarnings("ignore", "Please consider providing the trackable_obj")
-        return converter.convert()
+    from mobilecourse.tflite import _quiet
+
+    absl = logging.getLogger("absl")  # warns that a frozen function has no trackable object
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
+        converter.optimizations = [tf.lite.Optimize.DEFAULT]
+        converter.representative_dataset = lambda: ([x[np.newaxis]] for x in samples)
+        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+        converter.inference_input_type = tf.int8
+        converter.inference_output_type = tf.int8
+        with _quiet(), warnings.catch_warnings():  # the calibrator logs to fd 2
+            # int8 input: the converter takes the input's range from the calibration
+            warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
+            return converter.convert()
+    finally:
+        absl.setLevel(level)
 
 
 def row_name(row) -> str:
@@ -1108,7 +1117,7 @@ def kendall_tau(first: Sequence[float], second: Sequence[float]) -> float:
         )
     score = 0
     for i, j in itertools.combinations(range(len(first)), 2):
-        product = (first[i] - first[j]) * (second[i] - second[j])
+        product = float(first[i] - first[j]) * float(second[i] - second[j])
         score += (product > 0) - (product < 0)
     n = len(first)
     return score / (n * (n - 1) / 2)

@@ -391,6 +391,7 @@ def test_kendall_tau_by_hand():
     assert deploy.kendall_tau([1, 2, 3], [30, 20, 10]) == -1
     # pairs (1,2) concordant, (1,3) concordant, (2,3) discordant: (2 - 1) / 3
     assert deploy.kendall_tau([1, 2, 3], [1, 3, 2]) == pytest.approx(1 / 3)
+    assert deploy.kendall_tau(np.array([3, 1, 2]), np.array([0.3, 0.1, 0.2])) == 1  # NumPy too
     with pytest.raises(ValueError, match="same length"):
         deploy.kendall_tau([1, 2], [1])
 
