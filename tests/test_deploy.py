@@ -434,3 +434,26 @@ def test_search_table_command_writes_the_csv_the_lesson_reads(tmp_path, capsys):
     assert "seeds 0" in table["source"].iloc[0] and "3 epochs" in table["source"].iloc[0]
     assert main(["search-table", "--seeds", "-1"]) == 2
     assert "--seeds" in capsys.readouterr().err
+
+
+def test_shipped_accuracy_table_matches_the_search_space():
+    from mobilecourse.data import paper_table
+
+    table = paper_table(deploy.ACCURACY_TABLE)
+    assert list(table["name"]) == [c.name for c in deploy.SEARCH_SPACE]
+    for candidate, (_, row) in zip(deploy.SEARCH_SPACE, table.iterrows(), strict=True):
+        assert (row["width"], row["input_size"], row["depth"]) == (
+            candidate.width,
+            candidate.input_size,
+            candidate.depth,
+        )
+        assert (row["kernel_size"], row["expansion"]) == (
+            candidate.kernel_size,
+            candidate.expansion,
+        )
+        assert row["macs"] == sum(deploy.unit_macs(u) for u in candidate.units())
+    seeds = [f"accuracy_seed{s}" for s in deploy.PROXY_SEEDS]
+    assert np.allclose(table[seeds].mean(axis=1), table["accuracy"], atol=1e-4)
+    assert table[seeds].to_numpy().min() > 0.1  # every candidate learns something
+    for index in (0, 23, 47):  # params as Keras counts them
+        assert table["params"].iloc[index] == deploy.SEARCH_SPACE[index].build().count_params()
