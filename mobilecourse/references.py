@@ -308,6 +308,25 @@ PAPERS: tuple[Paper, ...] = (
         "the roofline: attainable throughput from arithmetic intensity",
     ),
     Paper(
+        "B. Wu, X. Dai, P. Zhang, et al.",
+        2019,
+        "FBNet: Hardware-Aware Efficient ConvNet Design via Differentiable Neural Architecture"
+        " Search",
+        "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
+        "1812.03443",
+        ("08",),
+        "a per-layer latency lookup table measured on the target device",
+    ),
+    Paper(
+        "E. Real, A. Aggarwal, Y. Huang, Q. V. Le",
+        2019,
+        "Regularized Evolution for Image Classifier Architecture Search",
+        "AAAI Conference on Artificial Intelligence",
+        "1802.01548",
+        ("08",),
+        "aging evolution, the simple search loop",
+    ),
+    Paper(
         "K. He, X. Zhang, S. Ren, J. Sun",
         2016,
         "Deep Residual Learning for Image Recognition",
