@@ -28,7 +28,6 @@ import itertools
 import logging
 import numbers
 import time
-import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, fields
 
@@ -824,22 +823,14 @@ def latency_file(units, seed: int = 0) -> bytes:
         tf.TensorSpec((None, *shape), tf.float32)
     )
     samples = rng.random((8, *shape), dtype=np.float32)
-    from mobilecourse.tflite import _quiet
+    from mobilecourse.tflite import int8_convert
 
     absl = logging.getLogger("absl")  # warns that a frozen function has no trackable object
     level = absl.level
     absl.setLevel(logging.ERROR)
     try:
         converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
-        converter.optimizations = [tf.lite.Optimize.DEFAULT]
-        converter.representative_dataset = lambda: ([x[np.newaxis]] for x in samples)
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
-        with _quiet(), warnings.catch_warnings():  # the calibrator logs to fd 2
-            # int8 input: the converter takes the input's range from the calibration
-            warnings.filterwarnings("ignore", "Statistics for quantized inputs were expected")
-            return converter.convert()
+        return int8_convert(converter, samples)
     finally:
         absl.setLevel(level)
 

@@ -145,15 +145,25 @@ def _convert(model, mode: str, samples, per_channel: bool) -> bytes:
     if mode == "float16":
         converter.target_spec.supported_types = [tf.float16]
     elif mode == "int8":
+        return int8_convert(converter, samples)
+    with _quiet():
+        return converter.convert()
 
-        def representative_dataset():
-            for sample in samples:
-                yield [sample[np.newaxis]]
 
-        converter.representative_dataset = representative_dataset
-        converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-        converter.inference_input_type = tf.int8
-        converter.inference_output_type = tf.int8
+def int8_convert(converter, samples) -> bytes:
+    """Run a TFLite converter for a full-integer file: int8 operators, input and output.
+
+    Args:
+        converter: a ``tf.lite.TFLiteConverter`` (from a Keras model or a function).
+        samples: float32 calibration inputs, one per row.
+    """
+    import tensorflow as tf
+
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = lambda: ([sample[np.newaxis]] for sample in samples)
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
     with _quiet(), warnings.catch_warnings():  # the calibrator logs to fd 2
         # int8 input and output: the converter takes their ranges from the calibration
         # (the input's scale is 1/255 for [0, 1] pixels) and says it had no others
