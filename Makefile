@@ -62,11 +62,12 @@ release: setup
 lint: setup
 	$(BIN)/ruff check mobilecourse tests
 
-# Every lesson once more with MOBILECOURSE_SEED=1 on one CPU: what the lessons store and
-# assert must not depend on the seed or the thread count (README, "What nbval compares").
+# Then the student release of every lesson with MOBILECOURSE_SEED=1 on one CPU: it runs top
+# to bottom, and what the lessons store and assert does not depend on the seed or the thread
+# count (README, "What nbval compares").
 test: setup lint $(SLIDES_VENDOR)
 	$(BIN)/python -m pytest $(PYTEST_NBVAL) tests notebooks
-	$(BIN)/python -m mobilecourse perturb --seed 1 --cpus 1 -- $(PYTEST_NBVAL)
+	$(BIN)/python -m mobilecourse perturb --released --seed 1 --cpus 1 -- $(PYTEST_NBVAL)
 
 bench: setup
 	$(BIN)/python -m mobilecourse bench

@@ -9,10 +9,13 @@ Commands:
                     (default DIR: build/): wall times against the targets, what the lessons
                     measured, our profiler against TensorFlow's, the environment's size.
                     --seed and --cpus run the lessons with MOBILECOURSE_SEED=N on K CPUs.
-    perturb [--seed N] [--cpus K] [-- PYTEST_OPTIONS]
+    perturb [--released] [--lessons 02,07] [--seed N] [--cpus K] [-- PYTEST_OPTIONS]
                     run every lesson under pytest (give nbval's options after --) with
                     MOBILECOURSE_SEED=N (default 1) on K CPUs (default 1): what they store
-                    and assert must hold there too. The exit status is pytest's.
+                    and assert must hold there too. --released runs a fresh student
+                    release instead (written to a temporary folder, removed afterwards):
+                    under strict nbval it must run top to bottom and match every stored
+                    output but the exercises'. The exit status is pytest's.
     zoo [--out DIR] [--models A,B]
                     profile every keras.applications model (weights=None) with ours and
                     with tf.compat.v1.profiler; write DIR/zoo.md (default DIR: build/).
@@ -102,6 +105,16 @@ def _parser() -> argparse.ArgumentParser:
             default=None if command is ben else 1,
             help="run on this many CPUs" + (" (default: all)" if command is ben else default),
         )
+    per.add_argument(
+        "--released",
+        action="store_true",
+        help="run a fresh student release (solutions stripped) instead of notebooks/",
+    )
+    per.add_argument(
+        "--lessons",
+        metavar="NN,NN",
+        help="only these lessons, by number prefix, e.g. 02,07 (default: all)",
+    )
     per.add_argument("pytest_args", nargs=argparse.REMAINDER, help="options for pytest, after --")
     zoo = sub.add_parser(
         "zoo", help="our profiler against TensorFlow's on every keras.applications model"
@@ -286,18 +299,31 @@ def _zoo(args) -> int:
 
 
 def _perturb(args) -> int:
+    import contextlib
     import subprocess
+    import tempfile
 
     from mobilecourse import bench, lessons
 
-    paths = lessons.lesson_paths()
-    if not paths:
-        raise ValueError(f"no lesson notebooks NN_*.ipynb in {lessons.NOTEBOOK_DIR}")
+    paths = lessons.select_lessons(args.lessons, lessons.lesson_paths(lessons.NOTEBOOK_DIR))
     options = args.pytest_args[1:] if args.pytest_args[:1] == ["--"] else args.pytest_args
-    with bench.perturbed(args.seed, args.cpus):
+    with contextlib.ExitStack() as stack:
+        stack.enter_context(bench.perturbed(args.seed, args.cpus))  # checks --seed, --cpus
+        what = "lessons"
+        if args.released:
+            from mobilecourse.release import make_release
+
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="mobilecourse-"))
+            make_release(folder, lessons.NOTEBOOK_DIR)
+            paths = [Path(folder) / p.name for p in paths]
+            what = "student release (solutions stripped) of lessons"
+            # outside the repository pytest would find no configuration: use the repository's
+            config = Path(__file__).resolve().parent.parent / "pyproject.toml"
+            if config.is_file():
+                options = ["-c", str(config), "--rootdir", folder, *options]
         cpus = sorted(os.sched_getaffinity(0))
         print(
-            f"lessons {', '.join(p.stem[:2] for p in paths)} with MOBILECOURSE_SEED="
+            f"{what} {', '.join(p.stem[:2] for p in paths)} with MOBILECOURSE_SEED="
             f"{args.seed} on {len(cpus)} CPU{'s' if len(cpus) > 1 else ''} ({cpus})",
             flush=True,
         )

@@ -81,14 +81,45 @@ is not. Every notebook runs top to bottom before you start.
 """
 
 
+def _names(source: str) -> tuple[set[str], set[str]]:
+    """``(bound, read)``: the names a cell's code binds at its top level, and reads anywhere.
+
+    IPython's ``%`` and ``!`` lines are skipped; a cell that is not Python (a ``%%`` cell
+    magic, a syntax error) binds and reads nothing.
+    """
+    import ast
+
+    if source.lstrip().startswith("%%"):
+        return set(), set()
+    lines = [line for line in source.splitlines() if not line.lstrip().startswith(("%", "!"))]
+    try:
+        tree = ast.parse("\n".join(lines))
+    except SyntaxError:
+        return set(), set()
+
+    def names(node, context):
+        found = (n for n in ast.walk(node) if isinstance(n, ast.Name))
+        return {n.id for n in found if isinstance(n.ctx, context)}
+
+    bound = set()
+    for node in tree.body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            bound.add(node.name)
+        else:
+            bound |= names(node, ast.Store)
+    return bound, names(tree, ast.Load)
+
+
 def release_notebook(notebook):
     """The student version of one lesson notebook (a new ``nbformat`` node).
 
     Every cell tagged :data:`SOLUTION_TAG` has its solution replaced by
-    ``raise NotImplementedError`` (:func:`strip_solution`); that cell and every check
-    cell (a code cell calling ``checks.check_...``) lose their outputs and execution
+    ``raise NotImplementedError`` (:func:`strip_solution`); that cell, every check cell
+    (a code cell calling ``checks.check_...``) and every later code cell that reads a name
+    a solution cell defines (it runs the student's code) lose their outputs and execution
     count, since those would show the reference answer. Everything else is kept as is,
-    outputs included.
+    outputs included, so nbval still compares it (it compares nothing in a cell whose
+    execution count is empty).
 
     Args:
         notebook: an ``nbformat.NotebookNode`` (it is not modified).
@@ -102,6 +133,7 @@ def release_notebook(notebook):
     import copy
 
     released = copy.deepcopy(notebook)
+    students = set()  # the names the solution cells define
     for index, cell in enumerate(released.cells):
         if cell.cell_type != "code":
             continue
@@ -112,7 +144,8 @@ def release_notebook(notebook):
                     f"cell {index} is tagged {SOLUTION_TAG!r} but has no {START_MARKER!r} line"
                 )
             cell.source = strip_solution(source)
-        elif CHECK_CALL not in source:
+            students |= _names(source)[0]
+        elif CHECK_CALL not in source and not students & _names(source)[1]:
             continue
         cell.outputs = []
         cell.execution_count = None

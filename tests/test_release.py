@@ -1,14 +1,18 @@
-"""The student release: the solution-stripping transform, then the released lessons run."""
+"""The student release: the solution-stripping transform, the released lessons, and
+``python -m mobilecourse perturb --released``, which runs them under nbval in ``make test``."""
 
+import ast
+import re
 import subprocess
 import sys
+import tempfile
 
 import nbformat
 import pytest
 
-from mobilecourse.bench import NOTEBOOK_DIR, execute_notebook, lesson_paths
-from mobilecourse.checks import NOT_ATTEMPTED
+from mobilecourse.bench import NOTEBOOK_DIR, lesson_paths
 from mobilecourse.release import (
+    CHECK_CALL,
     END_MARKER,
     SOLUTION_TAG,
     START_MARKER,
@@ -16,6 +20,9 @@ from mobilecourse.release import (
     release_notebook,
     strip_solution,
 )
+
+#: A check cell's call: the checker and the student's function it is given.
+CHECKER_CALL = re.compile(r"checks\.check_\w+\((\w+)")
 
 SOLVED = f"""def f(x):
     \"\"\"Doc.\"\"\"
@@ -79,15 +86,29 @@ def test_release_notebook_strips_and_clears_only_exercises():
                 "checks.check_f(f)", outputs=[nbformat.v4.new_output("stream", text="Correct")]
             ),
             nbformat.v4.new_markdown_cell("text"),
+            # runs the student's f: its stored output would show the answer (2)
+            nbformat.v4.new_code_cell(
+                "%time z = 1\nfor i in [1]:\n    print(f(i))",
+                outputs=[nbformat.v4.new_output("stream", text="2")],
+                execution_count=5,
+            ),
+            # a name the solution uses but does not define, and an attribute named f
+            nbformat.v4.new_code_cell(
+                "print(x, y, math.f)",
+                outputs=[nbformat.v4.new_output("stream", text="1 2 3")],
+                execution_count=6,
+            ),
         ]
     )
     notebook.cells[1].outputs = [nbformat.v4.new_output("stream", text="solution output")]
     released = release_notebook(notebook)
-    kept, solution, check, text = released.cells
+    kept, solution, check, text, uses_f, other = released.cells
     assert kept.outputs[0].text == "a" and text.source == "text"
     assert "y = x + 1" not in solution.source and "raise NotImplementedError" in solution.source
     assert solution.outputs == [] and solution.execution_count is None
     assert check.outputs == []
+    assert uses_f.outputs == [] and uses_f.execution_count is None
+    assert other == notebook.cells[5]
     assert notebook.cells[1].source == SOLVED  # the original is not modified
     assert release_notebook(released) == released
 
@@ -147,34 +168,168 @@ def released(tmp_path_factory):
     return out
 
 
+def _is_solution(cell) -> bool:
+    return SOLUTION_TAG in cell.metadata.get("tags", [])
+
+
+def _defined_names(source: str) -> set[str]:
+    """The names a cell's top level binds (functions, classes, assignments)."""
+    names = set()
+    for node in ast.parse(source).body:
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            names.add(node.name)
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            names |= {n.id for t in targets for n in ast.walk(t) if isinstance(n, ast.Name)}
+    return names
+
+
 @pytest.mark.parametrize("lesson", [p.name for p in lesson_paths()])
-def test_released_lesson_runs_and_every_checker_says_not_attempted(released, lesson):
+def test_released_lesson_stubs_every_solution_and_keeps_everything_else(released, lesson):
+    """Static: what ``make test`` then runs with strict nbval (``perturb --released``).
+
+    That run proves the student notebook runs top to bottom and reproduces every stored
+    output but the exercises'; that each stub makes its checker print "not attempted
+    yet" is tests/test_checks.py's test_stripped_solution_reports_not_attempted.
+    """
     original = nbformat.read(NOTEBOOK_DIR / lesson, as_version=4)
-    solutions = [c for c in original.cells if SOLUTION_TAG in c.metadata.get("tags", [])]
-    assert len(solutions) >= 2
     student = nbformat.read(released / lesson, as_version=4)
-    stubs = [c for c in student.cells if SOLUTION_TAG in c.metadata.get("tags", [])]
-    assert len(stubs) == len(solutions)
-    for stub, solution in zip(stubs, solutions, strict=True):
+    assert len(student.cells) == len(original.cells)
+    stubs = [i for i, c in enumerate(student.cells) if _is_solution(c)]
+    assert stubs == [i for i, c in enumerate(original.cells) if _is_solution(c)]
+    assert len(stubs) >= 2
+    exercise_cells = set()
+    for i in stubs:
+        stub, solution = student.cells[i], original.cells[i]
         # between the markers only the stub is left; the code around them is kept
         assert _solution_lines(stub) == ["raise NotImplementedError"], stub.source
         assert strip_solution(solution.source) == stub.source
-        assert stub.outputs == []
-    # a student's machine is not ours: another seed, one CPU (a different thread pool)
-    executed, _ = execute_notebook(released / lesson, seed=2, cpus=1)
-    # the exercise checks: the first code cell after each stub (other cells may call
-    # checkers too, e.g. lesson 08's budget check of the lesson's own design)
-    cells = executed.cells
-    checks = [
-        next(c for c in cells[i + 1 :] if c.cell_type == "code")
-        for i, cell in enumerate(cells)
-        if SOLUTION_TAG in cell.metadata.get("tags", [])
+        # the exercise's check: the first code cell after the stub (other cells may call
+        # checkers too, e.g. lesson 08's budget check of the lesson's own design)
+        j = next(
+            k for k in range(i + 1, len(student.cells)) if student.cells[k].cell_type == "code"
+        )
+        check = student.cells[j]
+        call = CHECKER_CALL.search(check.source)
+        assert call, check.source
+        assert call.group(1) in _defined_names(stub.source), (stub.source, check.source)
+        assert check.source == original.cells[j].source
+        exercise_cells |= {i, j}
+    # a later cell that runs a function the student writes (found here by a word match)
+    for i in stubs:
+        for name in _defined_names(student.cells[i].source):
+            word = re.compile(rf"(?<![.\w]){re.escape(name)}\b")
+            later = enumerate(student.cells[i + 1 :], start=i + 1)
+            exercise_cells |= {k for k, c in later if word.search(c.source)}
+    for i, (cell, before) in enumerate(zip(student.cells, original.cells, strict=True)):
+        if cell.cell_type == "code" and (i in exercise_cells or CHECK_CALL in cell.source):
+            # nothing of the reference answer shows, and nbval compares nothing here
+            assert cell.outputs == [] and cell.execution_count is None, i
+        else:  # nbval compares these with what the instructors' notebook stores
+            assert cell == before, i
+
+
+# ---------------------------------------------------------------- perturb --released
+
+
+def _cell(source, output=None, count=None, tags=()):
+    outputs = [] if output is None else [nbformat.v4.new_output("stream", text=output)]
+    metadata = {"tags": list(tags)} if tags else {}
+    return nbformat.v4.new_code_cell(
+        source, outputs=outputs, execution_count=count, metadata=metadata
+    )
+
+
+SEEDED_CHECKER = """import os
+import types
+
+
+def check_double(double):
+    try:
+        double(2)
+    except NotImplementedError:
+        print("not attempted yet, seed", os.environ["MOBILECOURSE_SEED"])
+    else:
+        print("Correct, seed", os.environ["MOBILECOURSE_SEED"])
+
+
+checks = types.SimpleNamespace(check_double=check_double)
+print("ready")"""
+
+DOUBLE = f"""def double(x):
+    {START_MARKER}
+    return 2 * x
+    {END_MARKER}"""
+
+
+def _verdicts(stdout: str) -> dict[str, str]:
+    """``{"NN_name.ipynb::Cell K": "PASSED" or "FAILED"}`` from ``pytest -rA``'s summary."""
+    found = re.findall(r"^(PASSED|FAILED) (?:\S*/)?(\S+\.ipynb::Cell \d+)", stdout, re.M)
+    return {item: verdict for verdict, item in found}
+
+
+def test_perturb_released_runs_the_release_and_compares_all_but_the_exercises(
+    tmp_path, monkeypatch, capfd
+):
+    from mobilecourse import __main__ as cli
+    from mobilecourse import lessons
+
+    source = tmp_path / "notebooks"
+    source.mkdir()
+    # a compared output that depends on the seed: stored at seed 0, it must fail at seed 1
+    seeded = [_cell('import os\nprint(os.environ["MOBILECOURSE_SEED"])', "0\n", 1)]
+    # an exercise whose check prints the seed: the release clears that output, so it passes
+    exercise = [
+        _cell(SEEDED_CHECKER, "ready\n", 1),
+        _cell(DOUBLE, count=2, tags=[SOLUTION_TAG]),
+        _cell("checks.check_double(double)", "Correct, seed 0\n", 3),
+        _cell("print(double.__name__)", "double\n", 4),
     ]
-    assert len(checks) == len(solutions)
-    assert all("checks.check_" in c.source for c in checks)
-    for cell in checks:
-        text = "".join(o.get("text", "") for o in cell.outputs if o.output_type == "stream")
-        assert NOT_ATTEMPTED in text, (cell.source, text)
-        assert "Correct" not in text
-    errors = [o for c in executed.cells for o in c.get("outputs", []) if o.output_type == "error"]
-    assert errors == []
+    for name, cells in [("01_seeded.ipynb", seeded), ("02_exercise.ipynb", exercise)]:
+        nbformat.write(nbformat.v4.new_notebook(cells=cells), source / name)
+    before = {p.name: p.read_bytes() for p in source.iterdir()}
+    monkeypatch.setattr(lessons, "NOTEBOOK_DIR", source)
+    (tmp_path / "tmp").mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    nbval = ["--", "--nbval", "--nbval-current-env", "-q", "-rA"]
+    nbval += ["--nbval-sanitize-with", str(NOTEBOOK_DIR.parent / "tests" / "nbval_sanitize.cfg")]
+
+    status = cli.main(["perturb", "--released", "--seed", "1", "--cpus", "1", *nbval])
+    out = capfd.readouterr().out
+    first = out.splitlines()[0]
+    assert first.startswith(
+        "student release (solutions stripped) of lessons 01, 02 with MOBILECOURSE_SEED=1 on 1 CPU ("
+    ), first
+    assert status == 1, out
+    assert _verdicts(out) == {
+        "01_seeded.ipynb::Cell 0": "FAILED",
+        **{f"02_exercise.ipynb::Cell {k}": "PASSED" for k in range(4)},
+    }, out
+    assert list((tmp_path / "tmp").iterdir()) == []  # the release is removed afterwards
+    assert {p.name: p.read_bytes() for p in source.iterdir()} == before
+
+    # the instructors' notebook itself fails there: the check's stored output is compared
+    status = cli.main(["perturb", "--lessons", "02", "--seed", "1", "--cpus", "1", *nbval])
+    out = capfd.readouterr().out
+    assert status == 1, out
+    assert re.search(r"^FAILED \S*::Cell 2 ", out, re.M) and "1 failed, 3 passed" in out, out
+
+
+@pytest.mark.parametrize(
+    ("option", "match"),
+    [
+        (["--lessons", "7x"], "--lessons must be lesson numbers"),
+        (["--lessons", "42"], "no lesson 42"),
+        (["--seed", "-1"], "seed must be an integer >= 0"),
+        (["--cpus", "0"], "cpus must be a positive integer"),
+    ],
+)
+def test_perturb_released_rejects_bad_arguments_before_running(option, match):
+    result = subprocess.run(
+        [sys.executable, "-m", "mobilecourse", "perturb", "--released", *option],
+        capture_output=True,
+        text=True,
+    )
+    assert result.returncode == 2, result.stdout + result.stderr
+    assert result.stdout == ""
+    assert len(result.stderr.strip().splitlines()) == 1 and match in result.stderr
