@@ -100,10 +100,15 @@ SEEDED = """
 
 
 def test_seed_comes_from_the_environment_and_an_explicit_seed_wins():
-    from_env = run_python(SEEDED.format(args=""), MOBILECOURSE_SEED="5")
-    explicit = run_python(SEEDED.format(args="seed=5, verbose=False"))
-    overridden = run_python(SEEDED.format(args="seed=5, verbose=False"), MOBILECOURSE_SEED="9")
-    default = run_python(SEEDED.format(args="verbose=False"))
+    cases = [  # each its own fresh interpreter, run side by side (each mostly imports)
+        (SEEDED.format(args=""), {"MOBILECOURSE_SEED": "5"}),
+        (SEEDED.format(args="seed=5, verbose=False"), {}),
+        (SEEDED.format(args="seed=5, verbose=False"), {"MOBILECOURSE_SEED": "9"}),
+        (SEEDED.format(args="verbose=False"), {}),
+    ]
+    with concurrent.futures.ThreadPoolExecutor(len(cases)) as pool:
+        runs = [pool.submit(run_python, code, **environment) for code, environment in cases]
+        from_env, explicit, overridden, default = (run.result() for run in runs)
     for result in (from_env, explicit, overridden, default):
         assert result.returncode == 0, result.stderr
     setup_line, values = from_env.stdout.strip().splitlines()
