@@ -19,6 +19,7 @@ __all__ = [
     "ACTIVATIONS",
     "INVERTED_RESIDUAL_PARTS",
     "ChannelShuffle",
+    "ChannelSplit",
     "conv_bn_relu",
     "depthwise_separable_block",
     "fire_module",
@@ -92,11 +93,19 @@ def conv_bn_relu(
     strides: int = 1,
     groups: int = 1,
     activation: str | None = "relu",
+    split_groups: bool = False,
     name: str,
 ):
     """Convolution (no bias) -> BatchNorm -> activation.
 
-    Layers: ``{name}`` (Conv2D), ``{name}_bn``, ``{name}_relu``.
+    Layers: ``{name}`` (Conv2D), ``{name}_bn``, ``{name}_relu``. With
+    ``split_groups=True`` and g > 1 the group convolution is built as g separate
+    convolutions instead: ``{name}_split`` (:class:`ChannelSplit`), ``{name}_g1`` ...
+    ``{name}_g{g}`` (Conv2D, N/g filters each) and ``{name}_concat``. Both builds
+    compute the same function with the same MACs and weights (group k of the Conv2D's
+    kernel is the kernel of ``{name}_g{k+1}``). TensorFlow has no grouped convolution
+    kernel for CPUs, and the XLA-compiled one Keras falls back to trains slowly there;
+    the split build trains at the speed of ordinary convolutions.
 
     Cost:
         the convolution's: Dk^2 * (M / g) * N * Dout^2 MACs (see ``costs.conv2d``).
@@ -108,12 +117,16 @@ def conv_bn_relu(
         strides: 1 or 2.
         groups: groups g of the convolution; must divide M and N.
         activation: ``"relu"``, ``"relu6"`` or ``None`` for a linear output.
+        split_groups: build a group convolution as g convolutions on channel slices.
         name: prefix of every layer.
 
     Raises:
+        TypeError: ``split_groups`` is not a bool.
         ValueError: on an invalid argument; the message names it.
     """
     name = _name(name)
+    if not isinstance(split_groups, bool):
+        raise TypeError(f"split_groups must be True or False, got {split_groups!r}")
     filters = integer(filters, "filters")
     kernel_size = integer(kernel_size, "kernel_size")
     strides = _stride(strides)
@@ -124,15 +137,31 @@ def conv_bn_relu(
     if filters % groups:
         raise ValueError(f"groups={groups} does not divide filters={filters}")
     act = _activation_layer(activation, f"{name}_relu")
-    x = layers.Conv2D(
-        filters,
-        kernel_size,
-        strides=strides,
-        padding="same",
-        groups=groups,
-        use_bias=False,
-        name=name,
-    )(x)
+    if split_groups and groups > 1:
+        parts = ChannelSplit(groups, name=f"{name}_split")(x)
+        x = layers.Concatenate(name=f"{name}_concat")(
+            [
+                layers.Conv2D(
+                    filters // groups,
+                    kernel_size,
+                    strides=strides,
+                    padding="same",
+                    use_bias=False,
+                    name=f"{name}_g{k}",
+                )(part)
+                for k, part in enumerate(parts, start=1)
+            ]
+        )
+    else:
+        x = layers.Conv2D(
+            filters,
+            kernel_size,
+            strides=strides,
+            padding="same",
+            groups=groups,
+            use_bias=False,
+            name=name,
+        )(x)
     x = _bn(f"{name}_bn")(x)
     return act(x) if act is not None else x
 
@@ -215,6 +244,45 @@ def fire_module(x, *, squeeze: int, expand1x1: int, expand3x3: int, name: str):
 
 
 @keras.saving.register_keras_serializable(package="mobilecourse")
+class ChannelSplit(layers.Layer):
+    """The channels cut into g equal groups: a list of g tensors ``(batch, H, W, C/g)``.
+
+    Group k holds channels ``k * C/g`` to ``(k + 1) * C/g - 1``, the channels group k
+    of a group convolution reads (:func:`conv_bn_relu` with ``split_groups=True``).
+
+    Cost:
+        no MACs and no parameters (a view of the input).
+
+    Args:
+        groups: g, which must divide the channel count.
+
+    Raises:
+        ValueError: ``groups`` is not a positive integer, or does not divide the
+            channels of the input the layer is built on.
+    """
+
+    def __init__(self, groups: int, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = integer(groups, "groups")
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None or channels % self.groups:
+            raise ValueError(f"groups={self.groups} does not divide {channels} input channels")
+        super().build(input_shape)
+
+    def call(self, inputs):
+        return keras.ops.split(inputs, self.groups, axis=-1)
+
+    def compute_output_shape(self, input_shape):
+        *rest, channels = input_shape
+        return [(*rest, channels // self.groups)] * self.groups
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+
+
+@keras.saving.register_keras_serializable(package="mobilecourse")
 class ChannelShuffle(layers.Layer):
     """ShuffleNet's channel shuffle: reshape channels to (g, n), transpose, flatten.
 
@@ -266,6 +334,7 @@ def shufflenet_unit(
     strides: int = 1,
     group_first_conv: bool = True,
     shuffle: bool = True,
+    split_groups: bool = False,
     name: str,
 ):
     """ShuffleNet v1 unit (Zhang et al. 2017, Fig. 2 b and c).
@@ -292,6 +361,8 @@ def shufflenet_unit(
         group_first_conv: ``False`` for the first unit of stage 2, whose input (24
             channels) is too narrow to group.
         shuffle: ``False`` for the paper's no-shuffle ablation (Table 3).
+        split_groups: build each group convolution as g convolutions on channel
+            slices (:func:`conv_bn_relu`): the same unit, faster to train on a CPU.
         name: prefix of every layer.
 
     Raises:
@@ -324,7 +395,12 @@ def shufflenet_unit(
             raise ValueError(f"groups={g} does not divide the {channels} {what} of {name}")
 
     y = conv_bn_relu(
-        x, filters=bottleneck, kernel_size=1, groups=first_groups, name=f"{name}_gconv1"
+        x,
+        filters=bottleneck,
+        kernel_size=1,
+        groups=first_groups,
+        split_groups=split_groups,
+        name=f"{name}_gconv1",
     )
     if shuffle and groups > 1:
         y = ChannelShuffle(groups, name=f"{name}_shuffle")(y)
@@ -338,6 +414,7 @@ def shufflenet_unit(
         kernel_size=1,
         groups=groups,
         activation=None,
+        split_groups=split_groups,
         name=f"{name}_gconv2",
     )
     if strides == 1:

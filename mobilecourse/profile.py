@@ -27,7 +27,7 @@ from keras import layers
 
 from mobilecourse import costs
 from mobilecourse._validate import integer
-from mobilecourse.blocks import INVERTED_RESIDUAL_PARTS, ChannelShuffle
+from mobilecourse.blocks import INVERTED_RESIDUAL_PARTS, ChannelShuffle, ChannelSplit
 from mobilecourse.costs import LayerCost
 from mobilecourse.graph import (
     APPLICATION_SCALE_LAYERS,
@@ -198,6 +198,7 @@ SHAPE_ONLY_LAYERS = (
     layers.Rescaling,
     layers.Identity,
     ChannelShuffle,
+    ChannelSplit,
 )
 for _cls in SHAPE_ONLY_LAYERS:
     register_cost_handler(_cls, _no_cost)

@@ -120,6 +120,48 @@ def test_shufflenet_stride2_unit_concatenates_pooled_shortcut():
     assert not any(n.startswith("u_dw_relu") for n in names(model))
 
 
+def test_channel_split_cuts_the_channels_in_order():
+    x = np.arange(12, dtype="float32").reshape(1, 1, 1, 12)
+    parts = [ops.convert_to_numpy(p)[0, 0, 0].tolist() for p in blocks.ChannelSplit(3)(x)]
+    assert parts == [[0, 1, 2, 3], [4, 5, 6, 7], [8, 9, 10, 11]]
+
+
+@pytest.mark.parametrize("strides", [1, 2])
+def test_split_groups_builds_the_same_unit(strides):
+    # The same ShuffleNet unit twice: Conv2D(groups=3), and three Conv2D on channel slices.
+    out_channels = 24 if strides == 1 else 48
+    kwargs = dict(out_channels=out_channels, groups=3, strides=strides, name="u")
+    grouped = build(blocks.shufflenet_unit, (8, 8, 24), **kwargs)
+    split = build(blocks.shufflenet_unit, (8, 8, 24), split_groups=True, **kwargs)
+    conv_names = [layer.name for layer in split.layers if isinstance(layer, layers.Conv2D)]
+    assert conv_names == [f"u_gconv{i}_g{k}" for i in (1, 2) for k in (1, 2, 3)]
+    assert isinstance(split.get_layer("u_gconv1_split"), blocks.ChannelSplit)
+    a, b = profile_model(grouped), profile_model(split)
+    assert (a.macs, a.params) == (b.macs, b.params)
+    # group k of the grouped kernel (its output channels k*N/g ...) is split conv k's kernel;
+    # the other layers' weights (depthwise kernel, BatchNorm) are copied by name, BatchNorm's
+    # set to random values first so that its statistics are not the trivial ones
+    rng = np.random.default_rng(3)
+    for layer in grouped.layers:
+        weights = layer.get_weights()
+        if not weights:
+            continue
+        if type(layer) is layers.Conv2D:
+            step = weights[0].shape[-1] // 3
+            for k in range(3):
+                part = weights[0][..., k * step : (k + 1) * step]
+                split.get_layer(f"{layer.name}_g{k + 1}").set_weights([part])
+            continue
+        if isinstance(layer, layers.BatchNormalization):
+            weights = [rng.uniform(0.5, 1.5, w.shape).astype("float32") for w in weights]
+            layer.set_weights(weights)
+        split.get_layer(layer.name).set_weights(weights)
+    x = rng.standard_normal((2, 8, 8, 24)).astype("float32")
+    np.testing.assert_allclose(
+        ops.convert_to_numpy(split(x)), ops.convert_to_numpy(grouped(x)), rtol=1e-5, atol=1e-5
+    )
+
+
 def reference_shuffle(x, groups):
     *batch, c = x.shape
     n = c // groups
@@ -205,6 +247,11 @@ BAD = [
     ),
     (lambda x: blocks.ChannelShuffle(5)(x), "groups=5 does not divide 32"),
     (lambda x: blocks.ChannelShuffle(0), "groups"),
+    (lambda x: blocks.ChannelSplit(3)(x), "groups=3 does not divide 32"),
+    (
+        lambda x: blocks.conv_bn_relu(x, filters=16, groups=3, split_groups=True, name="c"),
+        "groups=3 does not divide 32",
+    ),
 ]
 
 
@@ -222,6 +269,10 @@ def test_bad_arguments_name_the_argument(call, message):
             "expansion must be a positive integer",
         ),
         (lambda x: blocks.conv_bn_relu(x, filters=8, name=3), "name must be a non-empty string"),
+        (
+            lambda x: blocks.conv_bn_relu(x, filters=8, groups=2, split_groups=1, name="c"),
+            "split_groups must be True or False",
+        ),
     ],
 )
 def test_arguments_of_the_wrong_type_are_a_type_error(call, message):
