@@ -243,8 +243,25 @@ def fire_module(x, *, squeeze: int, expand1x1: int, expand3x3: int, name: str):
     return layers.Concatenate(name=f"{name}_concat")(branches)
 
 
+class _ChannelGroups(layers.Layer):
+    """A layer over g equal groups of channels: keeps ``groups`` and checks it divides C."""
+
+    def __init__(self, groups: int, **kwargs):
+        super().__init__(**kwargs)
+        self.groups = integer(groups, "groups")
+
+    def build(self, input_shape):
+        channels = input_shape[-1]
+        if channels is None or channels % self.groups:
+            raise ValueError(f"groups={self.groups} does not divide {channels} input channels")
+        super().build(input_shape)
+
+    def get_config(self):
+        return {**super().get_config(), "groups": self.groups}
+
+
 @keras.saving.register_keras_serializable(package="mobilecourse")
-class ChannelSplit(layers.Layer):
+class ChannelSplit(_ChannelGroups):
     """The channels cut into g equal groups: a list of g tensors ``(batch, H, W, C/g)``.
 
     Group k holds channels ``k * C/g`` to ``(k + 1) * C/g - 1``, the channels group k
@@ -261,16 +278,6 @@ class ChannelSplit(layers.Layer):
             channels of the input the layer is built on.
     """
 
-    def __init__(self, groups: int, **kwargs):
-        super().__init__(**kwargs)
-        self.groups = integer(groups, "groups")
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None or channels % self.groups:
-            raise ValueError(f"groups={self.groups} does not divide {channels} input channels")
-        super().build(input_shape)
-
     def call(self, inputs):
         return keras.ops.split(inputs, self.groups, axis=-1)
 
@@ -278,12 +285,9 @@ class ChannelSplit(layers.Layer):
         *rest, channels = input_shape
         return [(*rest, channels // self.groups)] * self.groups
 
-    def get_config(self):
-        return {**super().get_config(), "groups": self.groups}
-
 
 @keras.saving.register_keras_serializable(package="mobilecourse")
-class ChannelShuffle(layers.Layer):
+class ChannelShuffle(_ChannelGroups):
     """ShuffleNet's channel shuffle: reshape channels to (g, n), transpose, flatten.
 
     With C = g * n channels, output channel ``i * g + j`` is input channel
@@ -301,16 +305,6 @@ class ChannelShuffle(layers.Layer):
             channels of the input the layer is built on.
     """
 
-    def __init__(self, groups: int, **kwargs):
-        super().__init__(**kwargs)
-        self.groups = integer(groups, "groups")
-
-    def build(self, input_shape):
-        channels = input_shape[-1]
-        if channels is None or channels % self.groups:
-            raise ValueError(f"groups={self.groups} does not divide {channels} input channels")
-        super().build(input_shape)
-
     def call(self, inputs):
         shape = keras.ops.shape(inputs)
         channels = inputs.shape[-1]
@@ -321,9 +315,6 @@ class ChannelShuffle(layers.Layer):
 
     def compute_output_shape(self, input_shape):
         return input_shape
-
-    def get_config(self):
-        return {**super().get_config(), "groups": self.groups}
 
 
 def shufflenet_unit(
