@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
-import logging
 import numbers
 import time
 from collections.abc import Callable, Sequence
@@ -823,16 +822,9 @@ def latency_file(units, seed: int = 0) -> bytes:
         tf.TensorSpec((None, *shape), tf.float32)
     )
     samples = rng.random((8, *shape), dtype=np.float32)
-    from mobilecourse.tflite import int8_convert
+    from mobilecourse.tflite import function_converter, int8_convert
 
-    absl = logging.getLogger("absl")  # warns that a frozen function has no trackable object
-    level = absl.level
-    absl.setLevel(logging.ERROR)
-    try:
-        converter = tf.lite.TFLiteConverter.from_concrete_functions([function])
-        return int8_convert(converter, samples)
-    finally:
-        absl.setLevel(level)
+    return int8_convert(function_converter(function), samples)
 
 
 def row_name(row) -> str:
