@@ -195,9 +195,9 @@ def run_notebook(path: Path, timeout: int = 600) -> float:
 # ------------------------------------------------------------------ the bench report
 
 #: Target wall time of one lesson executed headless on 2 cores, in seconds.
-LESSON_TARGET_SECONDS = 75
+LESSON_TARGET_SECONDS = 90
 #: Target wall time of all lessons together on 2 cores, in seconds.
-TOTAL_TARGET_SECONDS = 300
+TOTAL_TARGET_SECONDS = 420
 
 #: Start of the one line a probe cell prints; the JSON follows on the same line.
 PROBE_MARKER = "@@mobilecourse-bench-probe@@"
