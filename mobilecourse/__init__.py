@@ -19,6 +19,8 @@ Modules, bottom up (a module imports only those on its line or above it):
         that touches Keras internals.
     blocks, models: Keras 3 building blocks and the reference architectures, built
         from config tables.
+    detection: SSD300 and SSDLite object detectors on the reference backbones (MobileNetV2's
+        Table 6), built from config tables.
     diagrams: block diagrams read from a built model (boxes, edges, paper-like labels),
         laid out without matplotlib and drawn with it; flow charts of steps.
     report, profile: per-layer cost profile of a Keras model (any input size) and its
