@@ -13,8 +13,9 @@ Modules, bottom up (a module imports only those on its line or above it):
     costs: exact MAC / parameter formulas (pure integer maths, no Keras).
     coding: Huffman codes and relative (sparse) indices, the storage stage of Deep
         Compression (pure Python and NumPy, no Keras).
-    stream: predictions on a video stream: collective confidence over frames, flicker
-        rate, perturbed frames of a still image (NumPy only).
+    stream, preprocess: predictions on a video stream (collective confidence over frames,
+        flicker rate, perturbed frames; NumPy only); preparing a camera image for a model
+        (range, channel order, crop, resampling) and as a JPEG upload (Pillow).
     datasets: the course's generated colour images of ten shape classes, drawn with
         integer maths in NumPy (no Keras, no file, the same bytes everywhere).
     graph: reading a Keras model as layer calls, tensors and shapes; the one module
