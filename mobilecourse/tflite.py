@@ -44,10 +44,13 @@ from mobilecourse._validate import boolean, integer
 __all__ = [
     "KERNEL_OPERATORS",
     "MODES",
+    "MemoryPlan",
+    "TensorLife",
     "TFLiteOp",
     "TFLiteProfile",
     "interpreter",
     "invoke_times",
+    "memory_plan",
     "profile_tflite",
     "run",
     "to_tflite",
@@ -412,6 +415,32 @@ class TFLiteProfile:
         )
 
 
+def _read(flatbuffer):
+    """A ``.tflite`` file's bytes (from bytes or a path) and an interpreter without delegates."""
+    from ai_edge_litert.interpreter import Interpreter, OpResolverType
+
+    if isinstance(flatbuffer, (str, os.PathLike)):
+        path = Path(flatbuffer)
+        if not path.is_file():
+            raise ValueError(f"flatbuffer: no such .tflite file: {path}")
+        flatbuffer = path.read_bytes()
+    elif isinstance(flatbuffer, (bytes, bytearray)):
+        flatbuffer = bytes(flatbuffer)
+    else:
+        raise TypeError(
+            f"flatbuffer must be a .tflite file's bytes or path, got {type(flatbuffer).__name__}"
+        )
+    try:
+        with _quiet_native_stderr():
+            interp = Interpreter(
+                model_content=flatbuffer,
+                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
+            )
+    except ValueError as err:
+        raise ValueError(f"flatbuffer is not a TFLite flatbuffer: {err}") from None
+    return flatbuffer, interp
+
+
 def profile_tflite(flatbuffer) -> TFLiteProfile:
     """Count the MACs and parameter bytes of a ``.tflite`` file, operator by operator.
 
@@ -434,27 +463,7 @@ def profile_tflite(flatbuffer) -> TFLiteProfile:
         TypeError: ``flatbuffer`` is neither bytes nor a path.
         ValueError: the file does not exist or is not a TFLite flatbuffer.
     """
-    from ai_edge_litert.interpreter import Interpreter, OpResolverType
-
-    if isinstance(flatbuffer, (str, os.PathLike)):
-        path = Path(flatbuffer)
-        if not path.is_file():
-            raise ValueError(f"flatbuffer: no such .tflite file: {path}")
-        flatbuffer = path.read_bytes()
-    elif isinstance(flatbuffer, (bytes, bytearray)):
-        flatbuffer = bytes(flatbuffer)
-    else:
-        raise TypeError(
-            f"flatbuffer must be a .tflite file's bytes or path, got {type(flatbuffer).__name__}"
-        )
-    try:
-        with _quiet_native_stderr():
-            interp = Interpreter(
-                model_content=flatbuffer,
-                experimental_op_resolver_type=OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES,
-            )
-    except ValueError as err:
-        raise ValueError(f"flatbuffer is not a TFLite flatbuffer: {err}") from None
+    flatbuffer, interp = _read(flatbuffer)
     tensors = {t["index"]: t for t in interp.get_tensor_details()}
     ops = interp._get_ops_details()  # LiteRT's only API for the operator list
     produced = {int(i): op for op in ops for i in op["outputs"]}
@@ -498,3 +507,105 @@ def profile_tflite(flatbuffer) -> TFLiteProfile:
         param_bytes = int(param_bytes)
         rows.append(TFLiteOp(int(op["index"]), name, out_shape, macs, weights, param_bytes, dtype))
     return TFLiteProfile(tuple(rows), len(flatbuffer))
+
+
+@dataclass(frozen=True)
+class TensorLife:
+    """One activation tensor of a ``.tflite`` file and when it must be in memory.
+
+    Attributes:
+        name: the tensor's name in the file.
+        nbytes: its size for one image.
+        first: index of the operator that writes it (0 for the model's input).
+        last: index of the last operator that reads it (the last operator for an output).
+    """
+
+    name: str
+    nbytes: int
+    first: int
+    last: int
+
+
+@dataclass(frozen=True)
+class MemoryPlan:
+    """The activation tensors of a ``.tflite`` file with their lifetimes.
+
+    Build it with :func:`memory_plan`. A runtime keeps every tensor from the operator
+    that writes it to the last one that reads it and may reuse its memory afterwards
+    (LiteRT plans one arena this way before the first inference).
+
+    Attributes:
+        ops: operator names in execution order.
+        tensors: the activation tensors (the model's inputs and every operator's outputs).
+    """
+
+    ops: tuple[str, ...]
+    tensors: tuple[TensorLife, ...]
+
+    def live_bytes(self) -> list[int]:
+        """Bytes of the tensors alive while each operator runs, in execution order."""
+        return [
+            sum(t.nbytes for t in self.tensors if t.first <= i <= t.last)
+            for i in range(len(self.ops))
+        ]
+
+    @property
+    def peak_bytes(self) -> int:
+        """The most bytes alive at once: no memory plan can use less for activations."""
+        return max(self.live_bytes())
+
+    @property
+    def peak_op(self) -> int:
+        """Index of the (first) operator at which :attr:`peak_bytes` is reached."""
+        live = self.live_bytes()
+        return live.index(max(live))
+
+    @property
+    def total_bytes(self) -> int:
+        """Bytes of all activation tensors together: the memory without any reuse."""
+        return sum(t.nbytes for t in self.tensors)
+
+
+def memory_plan(flatbuffer) -> MemoryPlan:
+    """The lifetimes of a ``.tflite`` file's activation tensors, for one image.
+
+    Cost:
+        peak = max over operators i of the bytes of the tensors t with
+        first(t) <= i <= last(t): an operator's inputs and outputs, and every tensor
+        written earlier and read later (a residual branch's input). The per-operator rule
+        of MobileNetV2's Section 5.1 (``profile.peak_activation_bytes``) counts only an
+        operation's own inputs and outputs, with its block's inner tensors computed in
+        slices; this is what an engine that runs whole operators needs.
+
+    Args:
+        flatbuffer: the file's bytes, or a path to a ``.tflite`` file.
+
+    Returns:
+        A :class:`MemoryPlan`.
+
+    Raises:
+        TypeError: ``flatbuffer`` is neither bytes nor a path.
+        ValueError: the file does not exist or is not a TFLite flatbuffer.
+    """
+    _, interp = _read(flatbuffer)
+    tensors = {int(t["index"]): t for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()  # LiteRT's only API for the operator list
+    outputs = {int(t["index"]) for t in interp.get_output_details()}
+    first = {int(t["index"]): 0 for t in interp.get_input_details()}
+    for op in ops:
+        for index in op["outputs"]:
+            first.setdefault(int(index), int(op["index"]))
+    last = dict(first)
+    for op in ops:
+        for index in op["inputs"]:
+            if int(index) in first:
+                last[int(index)] = max(last[int(index)], int(op["index"]))
+    for index in outputs:
+        last[index] = len(ops) - 1
+    lives = []
+    for index in sorted(first, key=lambda i: (first[i], i)):
+        detail = tensors[index]
+        shape = [int(d) for d in detail["shape"][1:]]  # per image
+        nbytes = math.prod(shape) * np.dtype(detail["dtype"]).itemsize
+        lives.append(TensorLife(detail["name"], int(nbytes), first[index], last[index]))
+    return MemoryPlan(tuple(op["op_name"] for op in ops), tuple(lives))

@@ -95,3 +95,22 @@ def test_a_path_works_and_the_table_and_text_show_the_ops(tmp_path):
 def test_bad_input(value, error, match):
     with pytest.raises(error, match=match):
         tflite.profile_tflite(value)
+
+
+def test_memory_plan_of_a_residual_branch():
+    keras.utils.clear_session()
+    inputs = keras.Input((8, 8, 3))
+    a = keras.layers.Conv2D(4, 3, padding="same", activation="relu")(inputs)
+    b = keras.layers.Conv2D(4, 1, activation="relu")(a)
+    c = keras.layers.Add()([a, b])
+    d = keras.layers.GlobalAveragePooling2D()(c)
+    model = keras.Model(inputs, keras.layers.Dense(5)(d))
+    plan = tflite.memory_plan(tflite.to_tflite(model))
+    assert plan.ops == ("CONV_2D", "CONV_2D", "ADD", "MEAN", "FULLY_CONNECTED")
+    # float32, one image: input 8*8*3*4 = 768 B, a, b, c 8*8*4*4 = 1024 B each, d 16, out 20
+    assert plan.live_bytes() == [768 + 1024, 1024 + 1024, 3 * 1024, 1024 + 16, 16 + 20]
+    # the branch keeps a alive across the second convolution: the peak is at the ADD
+    assert (plan.peak_bytes, plan.ops[plan.peak_op]) == (3072, "ADD")
+    assert plan.total_bytes == 768 + 3 * 1024 + 16 + 20
+    with pytest.raises(TypeError, match="flatbuffer"):
+        tflite.memory_plan(3)
