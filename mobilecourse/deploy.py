@@ -51,6 +51,7 @@ __all__ = [
     "Verdict",
     "budget_table",
     "check_against",
+    "cloud_latency_ms",
     "KERNEL_SIZES",
     "LUT_BATCH",
     "MIN_ROW_MACS",
@@ -825,6 +826,55 @@ def latency_file(units, seed: int = 0) -> bytes:
     from mobilecourse.tflite import function_converter, int8_convert
 
     return int8_convert(function_converter(function), samples)
+
+
+def cloud_latency_ms(
+    upload_bytes: int,
+    uplink_mbit_s: float,
+    *,
+    round_trip_ms: float,
+    server_ms: float,
+    download_bytes: int = 0,
+    downlink_mbit_s: float | None = None,
+) -> float:
+    """Time from pressing the button to the answer of a cloud API, in milliseconds.
+
+    Formula:
+        ``round_trip_ms + 8 * upload_bytes / (1000 * uplink_mbit_s) + server_ms
+        + 8 * download_bytes / (1000 * downlink_mbit_s)``: one network round trip (the
+        request's first byte out, the answer's first byte back), the upload at the
+        uplink's rate (1 Mbit/s = 1,000 bits per millisecond), the server's work and the
+        download of the answer. Connection set-up (DNS, TLS) and the phone's own encoding
+        are left out, so this is a lower bound.
+
+    Args:
+        upload_bytes: bytes sent (e.g. a JPEG, :func:`mobilecourse.preprocess.jpeg_bytes`).
+        uplink_mbit_s: upload rate in Mbit/s (> 0).
+        round_trip_ms: network round-trip time (>= 0).
+        server_ms: time the server takes to answer (>= 0).
+        download_bytes: bytes of the answer (>= 0).
+        downlink_mbit_s: download rate in Mbit/s; required when ``download_bytes > 0``.
+
+    Raises:
+        TypeError: an argument that is not a number.
+        ValueError: a negative size or time, a rate that is not positive, or
+            ``download_bytes`` without ``downlink_mbit_s``.
+    """
+    upload_bytes = integer(upload_bytes, "upload_bytes", 0)
+    download_bytes = integer(download_bytes, "download_bytes", 0)
+    uplink = positive_number(uplink_mbit_s, "uplink_mbit_s")
+    times = {"round_trip_ms": round_trip_ms, "server_ms": server_ms}
+    for name, value in times.items():
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"{name} must be a number of milliseconds, got {value!r}")
+        if not value >= 0:
+            raise ValueError(f"{name} must be >= 0, got {value!r}")
+    total = float(round_trip_ms) + 8 * upload_bytes / (1000 * uplink) + float(server_ms)
+    if download_bytes:
+        if downlink_mbit_s is None:
+            raise ValueError("downlink_mbit_s is required when download_bytes > 0")
+        total += 8 * download_bytes / (1000 * positive_number(downlink_mbit_s, "downlink_mbit_s"))
+    return total
 
 
 def row_name(row) -> str:

@@ -457,3 +457,28 @@ def test_shipped_accuracy_table_matches_the_search_space():
     assert table[seeds].to_numpy().min() > 0.1  # every candidate learns something
     for index in (0, 23, 47):  # params as Keras counts them
         assert table["params"].iloc[index] == deploy.SEARCH_SPACE[index].build().count_params()
+
+
+def test_cloud_latency_by_hand():
+    # 100,000 bytes over 5 Mbit/s: 800,000 bits at 5,000 bits per ms = 160 ms
+    assert deploy.cloud_latency_ms(100_000, 5, round_trip_ms=50, server_ms=30) == 240.0
+    # plus a 2,000-byte answer over 20 Mbit/s: 16,000 bits / 20,000 per ms = 0.8 ms
+    assert deploy.cloud_latency_ms(
+        100_000, 5, round_trip_ms=50, server_ms=30, download_bytes=2_000, downlink_mbit_s=20
+    ) == pytest.approx(240.8)
+    # the upload term halves with twice the bandwidth
+    slow = deploy.cloud_latency_ms(50_000, 1, round_trip_ms=0, server_ms=0)
+    assert slow == 400.0 and deploy.cloud_latency_ms(50_000, 2, round_trip_ms=0, server_ms=0) == 200
+
+
+def test_cloud_latency_bad_arguments():
+    with pytest.raises(ValueError, match="uplink_mbit_s"):
+        deploy.cloud_latency_ms(1000, 0, round_trip_ms=1, server_ms=1)
+    with pytest.raises(ValueError, match="round_trip_ms"):
+        deploy.cloud_latency_ms(1000, 1, round_trip_ms=-1, server_ms=1)
+    with pytest.raises(TypeError, match="server_ms"):
+        deploy.cloud_latency_ms(1000, 1, round_trip_ms=1, server_ms="fast")
+    with pytest.raises(ValueError, match="downlink_mbit_s is required"):
+        deploy.cloud_latency_ms(1000, 1, round_trip_ms=1, server_ms=1, download_bytes=10)
+    with pytest.raises(TypeError, match="upload_bytes"):
+        deploy.cloud_latency_ms(1.5, 1, round_trip_ms=1, server_ms=1)
