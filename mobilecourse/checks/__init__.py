@@ -26,6 +26,7 @@ from mobilecourse.checks import (
     lesson06,
     lesson07,
     lesson08,
+    lesson09,
 )
 from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
 from mobilecourse.checks.lesson00 import *  # noqa: F403
@@ -37,6 +38,7 @@ from mobilecourse.checks.lesson05 import *  # noqa: F403
 from mobilecourse.checks.lesson06 import *  # noqa: F403
 from mobilecourse.checks.lesson07 import *  # noqa: F403
 from mobilecourse.checks.lesson08 import *  # noqa: F403
+from mobilecourse.checks.lesson09 import *  # noqa: F403
 
 __all__ = [
     "NOT_ATTEMPTED",
@@ -52,4 +54,5 @@ __all__ = [
     *lesson06.__all__,
     *lesson07.__all__,
     *lesson08.__all__,
+    *lesson09.__all__,
 ]
