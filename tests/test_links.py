@@ -50,7 +50,9 @@ def broken_links(text, folder):
 
 
 def test_the_checker_sees_a_link_outside_and_a_dead_one(tmp_path):
-    text = "[notes](../elsewhere/notes.md), [bench](build/bench.md), [paper](https://arxiv.org/abs/1)"
+    text = (
+        "[notes](../elsewhere/notes.md), [bench](build/bench.md), [paper](https://arxiv.org/abs/1)"
+    )
     assert broken_links(text, ROOT) == [
         "../elsewhere/notes.md",
         "build/bench.md",
