@@ -45,6 +45,7 @@ __all__ = [
     "KERNEL_OPERATORS",
     "MODES",
     "MemoryPlan",
+    "fold_batchnorm",
     "TensorLife",
     "TFLiteOp",
     "TFLiteProfile",
@@ -413,6 +414,65 @@ class TFLiteProfile:
             f"{2 * self.macs:,}); kernel weights: {self.weights:,}; constant tensors: "
             f"{self.param_bytes:,} bytes of a {self.file_bytes:,}-byte file"
         )
+
+
+def fold_batchnorm(conv, batchnorm) -> tuple[np.ndarray, np.ndarray]:
+    """The kernel and bias of a convolution with the BatchNorm after it folded in.
+
+    At inference BatchNorm is a fixed affine map per channel, so a converter merges it
+    into the convolution before it, which then computes both in one pass.
+
+    Formula:
+        ``s = gamma / sqrt(moving_variance + epsilon)``; kernel' = kernel x s (per output
+        channel); bias' = (bias - moving_mean) x s + beta (bias 0 without one).
+
+    Args:
+        conv: a built ``keras.layers.Conv2D`` or ``DepthwiseConv2D`` (depth multiplier 1).
+        batchnorm: the built ``keras.layers.BatchNormalization`` over its output channels.
+
+    Returns:
+        ``(kernel, bias)`` as float32 arrays, the kernel in Keras's layout.
+
+    Raises:
+        TypeError: a layer of another kind.
+        ValueError: the BatchNorm's channels differ from the convolution's outputs.
+    """
+    import keras
+
+    if not isinstance(conv, (keras.layers.Conv2D, keras.layers.DepthwiseConv2D)):
+        raise TypeError(
+            f"conv must be a Conv2D or DepthwiseConv2D layer, got {type(conv).__name__}"
+        )
+    if not isinstance(batchnorm, keras.layers.BatchNormalization):
+        raise TypeError(
+            f"batchnorm must be a BatchNormalization layer, got {type(batchnorm).__name__}"
+        )
+    kernel = np.asarray(keras.ops.convert_to_numpy(conv.kernel), dtype="float64")
+    channels = (
+        kernel.shape[2] if isinstance(conv, keras.layers.DepthwiseConv2D) else kernel.shape[3]
+    )
+    if isinstance(conv, keras.layers.DepthwiseConv2D) and kernel.shape[3] != 1:
+        raise ValueError(f"conv must have depth_multiplier 1, got {kernel.shape[3]}")
+
+    def weight(name: str, default: float) -> np.ndarray:
+        variable = getattr(batchnorm, name, None)
+        if variable is None:  # center=False or scale=False
+            return np.full(channels, default)
+        return np.asarray(keras.ops.convert_to_numpy(variable), dtype="float64")
+
+    gamma, beta = weight("gamma", 1.0), weight("beta", 0.0)
+    mean, variance = weight("moving_mean", 0.0), weight("moving_variance", 1.0)
+    if len(mean) != channels:
+        raise ValueError(f"batchnorm has {len(mean)} channels, the convolution {channels} outputs")
+    scale = gamma / np.sqrt(variance + batchnorm.epsilon)
+    bias = np.zeros(channels)
+    if conv.use_bias:
+        bias = np.asarray(keras.ops.convert_to_numpy(conv.bias), dtype="float64")
+    if isinstance(conv, keras.layers.DepthwiseConv2D):
+        folded = kernel * scale[np.newaxis, np.newaxis, :, np.newaxis]
+    else:
+        folded = kernel * scale
+    return folded.astype("float32"), ((bias - mean) * scale + beta).astype("float32")
 
 
 def _read(flatbuffer):

@@ -114,3 +114,39 @@ def test_memory_plan_of_a_residual_branch():
     assert plan.total_bytes == 768 + 3 * 1024 + 16 + 20
     with pytest.raises(TypeError, match="flatbuffer"):
         tflite.memory_plan(3)
+
+
+def test_converter_folds_batchnorm_as_fold_batchnorm_says():
+    keras.utils.clear_session()
+    inputs = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="conv_bn")(x)
+    x = keras.layers.ReLU()(x)
+    x = keras.layers.DepthwiseConv2D(3, name="dw")(x)
+    x = keras.layers.BatchNormalization(name="dw_bn")(x)
+    x = keras.layers.ReLU()(keras.layers.GlobalAveragePooling2D()(x))
+    model = keras.Model(inputs, x)
+    rng = np.random.default_rng(7)
+    for name in ("conv_bn", "dw_bn"):
+        bn = model.get_layer(name)
+        gamma, beta = rng.uniform(0.5, 2, 4), rng.normal(0, 1, 4)
+        mean, variance = rng.normal(0, 1, 4), rng.uniform(0.2, 3, 4)
+        bn.set_weights([gamma, beta, mean, variance])
+    interp = tflite.interpreter(tflite.to_tflite(model))
+    ops = {op["op_name"]: op for op in interp._get_ops_details()}
+    assert "MUL" not in ops and "ADD" not in ops  # nothing left of BatchNorm
+    for op_name, layer in (("CONV_2D", "conv"), ("DEPTHWISE_CONV_2D", "dw")):
+        kernel, bias = tflite.fold_batchnorm(model.get_layer(layer), model.get_layer(f"{layer}_bn"))
+        bn = model.get_layer(f"{layer}_bn")
+        gamma, beta, mean, variance = bn.get_weights()
+        s = gamma / np.sqrt(variance + bn.epsilon)  # the formula, written out here
+        raw = model.get_layer(layer).get_weights()[0]
+        expected = raw * (s if op_name == "CONV_2D" else s[:, np.newaxis])
+        np.testing.assert_allclose(kernel, expected, rtol=1e-6)
+        np.testing.assert_allclose(bias, beta - mean * s, rtol=1e-6, atol=1e-7)
+        stored_kernel = interp.get_tensor(int(ops[op_name]["inputs"][1]))  # (1 or N, k, k, C)
+        stored_bias = interp.get_tensor(int(ops[op_name]["inputs"][2]))
+        np.testing.assert_allclose(stored_kernel, kernel.transpose(3, 0, 1, 2), rtol=1e-5)
+        np.testing.assert_allclose(stored_bias, bias, rtol=1e-5, atol=1e-6)
+    with pytest.raises(TypeError, match="batchnorm must be a BatchNormalization"):
+        tflite.fold_batchnorm(model.get_layer("conv"), model.get_layer("dw"))
