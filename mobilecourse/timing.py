@@ -12,11 +12,20 @@ available as ``mobilecourse.bench.time_variants``).
 from __future__ import annotations
 
 import statistics
+import time
 from dataclasses import dataclass
 
 from mobilecourse._validate import integer
 
-__all__ = ["MIN_CALL_MS", "MIN_ROUNDS", "Timing", "time_variants", "timing_table"]
+__all__ = [
+    "MIN_CALL_MS",
+    "MIN_ROUNDS",
+    "ColdStart",
+    "Timing",
+    "cold_start",
+    "time_variants",
+    "timing_table",
+]
 
 #: Fewest rounds :func:`time_variants` accepts: with fewer, the spread says nothing.
 MIN_ROUNDS = 3
@@ -202,6 +211,70 @@ def time_variants(
                 f"on a larger batch (batch={batch} now)"
             )
     return timings
+
+
+@dataclass(frozen=True)
+class ColdStart:
+    """What an app waits for the first time it runs a model (:func:`cold_start`).
+
+    Attributes:
+        load_ms: creating the interpreter from the file's bytes and planning its memory
+            (``allocate_tensors``), XNNPACK's set-up included.
+        first_ms: the first ``invoke()``.
+        steady_ms: the calls after it, in order.
+        threads: interpreter threads.
+        batch: images per call.
+        file_bytes: size of the ``.tflite`` file.
+    """
+
+    load_ms: float
+    first_ms: float
+    steady_ms: tuple[float, ...]
+    threads: int
+    batch: int
+    file_bytes: int
+
+    @property
+    def steady_median_ms(self) -> float:
+        """Median of the calls after the first."""
+        return statistics.median(self.steady_ms)
+
+    @property
+    def first_over_steady(self) -> float:
+        """The first call's time in units of a steady call."""
+        return self.first_ms / self.steady_median_ms
+
+
+def cold_start(flatbuffer, *, threads: int = 1, batch: int = 1, runs: int = 20) -> ColdStart:
+    """Time loading a ``.tflite`` file, its first call and the calls after it.
+
+    One measurement, not a protocol: a single load and a single first call are each one
+    draw, so repeat :func:`cold_start` to see their spread before comparing two files.
+
+    Args:
+        flatbuffer: the file's bytes.
+        threads: interpreter threads (>= 1).
+        batch: images per call (>= 1).
+        runs: steady calls timed after the first (>= 1).
+
+    Raises:
+        TypeError: ``flatbuffer`` is not bytes.
+        ValueError: a bad ``threads``, ``batch`` or ``runs``.
+    """
+    from mobilecourse import tflite
+
+    if not isinstance(flatbuffer, (bytes, bytearray)):
+        raise TypeError(
+            f"flatbuffer must be a .tflite file's bytes, got {type(flatbuffer).__name__}"
+        )
+    threads = integer(threads, "threads")
+    batch = integer(batch, "batch")
+    runs = integer(runs, "runs")
+    start = time.perf_counter()
+    interp = tflite.interpreter(bytes(flatbuffer), threads=threads, batch=batch)
+    load_ms = (time.perf_counter() - start) * 1000
+    first, *steady = tflite.invoke_times(interp, runs + 1)
+    return ColdStart(load_ms, first, tuple(steady), threads, batch, len(flatbuffer))
 
 
 def timing_table(timings: dict[str, Timing], reference: str | None = None):

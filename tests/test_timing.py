@@ -143,3 +143,19 @@ def test_real_models_a_much_larger_one_is_clearly_slower():
         assert 0 < t.low_ms <= t.median_ms <= t.high_ms and t.batch == 16
     assert result["large"].tflite_bytes > 4 * large.count_params() * 0.9
     assert bench.MIN_ROUNDS == 3
+
+
+def test_cold_start_records_load_first_and_steady_calls():
+    from mobilecourse.timing import ColdStart, cold_start
+
+    keras.utils.clear_session()
+    flatbuffer = tflite.to_tflite(models.digits_cnn(width=1.0))
+    start = cold_start(flatbuffer, threads=2, batch=4, runs=7)
+    assert (start.threads, start.batch, start.file_bytes) == (2, 4, len(flatbuffer))
+    assert len(start.steady_ms) == 7 and start.load_ms > 0 and start.first_ms > 0
+    made = ColdStart(10.0, 6.0, (1.0, 3.0, 2.0), 1, 1, 100)
+    assert made.steady_median_ms == 2.0 and made.first_over_steady == 3.0
+    with pytest.raises(ValueError, match="runs"):
+        cold_start(flatbuffer, runs=0)
+    with pytest.raises(TypeError, match="flatbuffer must be"):
+        cold_start("model.tflite")
