@@ -45,6 +45,8 @@ __all__ = [
     "KERNEL_OPERATORS",
     "MODES",
     "MemoryPlan",
+    "StoredOp",
+    "StoredTensor",
     "fold_batchnorm",
     "TensorLife",
     "TFLiteOp",
@@ -54,6 +56,7 @@ __all__ = [
     "memory_plan",
     "profile_tflite",
     "run",
+    "stored_operators",
     "to_tflite",
 ]
 
@@ -567,6 +570,94 @@ def profile_tflite(flatbuffer) -> TFLiteProfile:
         param_bytes = int(param_bytes)
         rows.append(TFLiteOp(int(op["index"]), name, out_shape, macs, weights, param_bytes, dtype))
     return TFLiteProfile(tuple(rows), len(flatbuffer))
+
+
+@dataclass(frozen=True)
+class StoredTensor:
+    """One tensor an operator of a ``.tflite`` file reads or writes, as the file stores it.
+
+    Attributes:
+        name: the tensor's name in the file (a fused activation shows in it, e.g.
+            ``.../Relu6``).
+        dtype: its stored type, e.g. ``"float32"``, ``"float16"``, ``"int8"``, ``"int32"``.
+        shape: its shape (an activation's first axis is the batch).
+        scales: per-tensor (one) or per-channel quantization scales; empty if not quantized.
+        zero_points: the matching zero points; real value = scale x (stored - zero point).
+        value: the stored values of a constant (kernel, bias); ``None`` for an activation.
+    """
+
+    name: str
+    dtype: str
+    shape: tuple[int, ...]
+    scales: tuple[float, ...]
+    zero_points: tuple[int, ...]
+    value: np.ndarray | None
+
+
+@dataclass(frozen=True)
+class StoredOp:
+    """One operator of a ``.tflite`` file with its tensors (:func:`stored_operators`).
+
+    Attributes:
+        index: its position in the execution plan.
+        op: the LiteRT operator name, e.g. ``"CONV_2D"``.
+        inputs: the tensors it reads, in the operator's order (a convolution: input,
+            kernel, bias).
+        outputs: the tensors it writes.
+    """
+
+    index: int
+    op: str
+    inputs: tuple[StoredTensor, ...]
+    outputs: tuple[StoredTensor, ...]
+
+
+def stored_operators(flatbuffer) -> tuple[StoredOp, ...]:
+    """Every operator of a ``.tflite`` file with the tensors it reads and writes.
+
+    What the converter wrote, read back through the LiteRT interpreter: the kernels and
+    biases with BatchNorm folded in (compare :func:`fold_batchnorm`), the int8 tensors
+    with their scales and zero points, the activation tensors' names and shapes.
+
+    Args:
+        flatbuffer: the file's bytes, or a path to a ``.tflite`` file.
+
+    Returns:
+        The operators in execution order.
+
+    Raises:
+        TypeError: ``flatbuffer`` is neither bytes nor a path.
+        ValueError: the file does not exist or is not a TFLite flatbuffer.
+    """
+    _, interp = _read(flatbuffer)
+    interp.allocate_tensors()
+    details = {int(t["index"]): t for t in interp.get_tensor_details()}
+    ops = interp._get_ops_details()  # LiteRT's only API for the operator list
+    written = {int(i) for op in ops for i in op["outputs"]}
+    written |= {int(t["index"]) for t in interp.get_input_details()}
+
+    def tensor(index: int) -> StoredTensor:
+        detail = details[index]
+        quantization = detail["quantization_parameters"]
+        value = None if index in written else np.array(interp.get_tensor(index))
+        return StoredTensor(
+            detail["name"],
+            np.dtype(detail["dtype"]).name,
+            tuple(int(d) for d in detail["shape"]),
+            tuple(float(v) for v in quantization["scales"]),
+            tuple(int(v) for v in quantization["zero_points"]),
+            value,
+        )
+
+    return tuple(
+        StoredOp(
+            int(op["index"]),
+            op["op_name"],
+            tuple(tensor(int(i)) for i in op["inputs"] if int(i) >= 0),
+            tuple(tensor(int(i)) for i in op["outputs"]),
+        )
+        for op in ops
+    )
 
 
 @dataclass(frozen=True)

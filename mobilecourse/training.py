@@ -28,6 +28,7 @@ __all__ = [
     "SCHEDULES",
     "accuracy",
     "accuracy_over_seeds",
+    "accuracy_over_seeds_per_set",
     "compile_model",
     "distill",
     "distillation_loss",
@@ -560,49 +561,137 @@ def accuracy_over_seeds(
         ValueError: a bad seed, setting or dataset, or ``build`` returns models of
             different shapes.
     """
-    import keras
-    import numpy as np
     import tensorflow as tf
 
-    if not callable(build):
-        raise TypeError(f"build must be a function that returns a new Keras model, got {build!r}")
-    if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
-        raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
-    seeds = [integer(seed, "seeds", 0, maximum=2**32 - 1) for seed in seeds]
-    if not seeds:
-        raise ValueError("seeds must hold at least one seed")
     x, y = dataset(train, "train")
-    test = dataset(test, "test")
     epochs = integer(epochs, "epochs")
     choice(schedule, "schedule", SCHEDULES)
     steps = epochs * steps_per_epoch(len(x), batch_size)
+    trainer = _SeedTrainer(
+        build, seeds, test, learning_rate, steps if schedule == "cosine" else None
+    )
 
-    keras.utils.set_random_seed(seeds[0])
-    model = build()
-    if not isinstance(model, keras.Model):
-        raise TypeError(f"build() must return a keras.Model, got {type(model).__name__}")
-    compile_model(model, learning_rate, decay_steps=steps if schedule == "cosine" else None)
-    model.optimizer.build(model.trainable_variables)
-    start = [v.numpy() for v in model.optimizer.variables]
-
-    accuracies = []
-    for seed in seeds:
-        keras.utils.set_random_seed(seed)
-        fresh = build()
-        try:
-            model.set_weights(fresh.get_weights())
-        except ValueError as err:
-            raise ValueError(f"build() must return the same network every time: {err}") from None
-        for variable, value in zip(model.optimizer.variables, start, strict=True):
-            variable.assign(value)
-        batches = (
+    def batches():
+        return (
             tf.data.Dataset.from_tensor_slices((x, y))
             .shuffle(len(x), reshuffle_each_iteration=True)
             .batch(batch_size, drop_remainder=True)
         )
-        model.fit(batches, epochs=epochs, shuffle=False, verbose=0)
-        accuracies.append(top1(test[1], predict(model, np.asarray(test[0]))))
-    return accuracies
+
+    return trainer.run(batches, epochs)
+
+
+def accuracy_over_seeds_per_set(
+    build,
+    train_sets,
+    test,
+    seeds=(0, 1, 2),
+    steps: int = 80,
+    batch_size: int = 32,
+    learning_rate: float = 3e-3,
+) -> dict[str, list[float]]:
+    """:func:`accuracy_over_seeds` for several training sets, each trained for ``steps`` steps.
+
+    Made for few-shot learning, where the training sets differ in size (10, 30, 100 examples
+    per class) and every method and set should get the same number of optimizer steps: each
+    set is shuffled, repeated as often as needed and cut into exactly ``steps`` full
+    batches of ``batch_size`` (a set smaller than a batch is repeated within the batch);
+    the learning rate follows a cosine from ``learning_rate`` to 0 over the ``steps``. One
+    model is compiled for all the sets and seeds (one tracing of the training step), with
+    each seed's fresh weights and a reset optimizer, as in :func:`accuracy_over_seeds`.
+
+    Args:
+        build: a function of no arguments that returns a new, uncompiled Keras model with
+            a softmax output.
+        train_sets: a dict ``{name: (x, y)}`` of training sets (at least one).
+        test: ``(x, y)`` test inputs and integer labels, the same for every set.
+        seeds: the seeds, integers from 0 to 2**32 - 1 (at least one).
+        steps: optimizer steps per set and seed (>= 1).
+        batch_size: samples per step (>= 1).
+        learning_rate: the initial learning rate (> 0).
+
+    Returns:
+        ``{name: [accuracy for each seed]}``, in the order of ``train_sets`` and ``seeds``.
+
+    Raises:
+        TypeError, ValueError: a bad argument, named in the message.
+    """
+    from functools import partial
+
+    if not isinstance(train_sets, dict) or not train_sets:
+        raise TypeError(
+            f"train_sets must be a non-empty dict {{name: (x, y)}}, got {type(train_sets).__name__}"
+        )
+    sets = {name: dataset(value, f"train_sets[{name!r}]") for name, value in train_sets.items()}
+    steps = integer(steps, "steps")
+    batch_size = integer(batch_size, "batch_size")
+    trainer = _SeedTrainer(build, seeds, test, learning_rate, steps)
+    results = {}
+    for name, (x, y) in sets.items():
+        results[name] = trainer.run(partial(_per_set_batches, x, y, steps, batch_size), 1)
+    return results
+
+
+def _per_set_batches(x, y, steps: int, batch_size: int):
+    """``steps`` full batches of ``(x, y)``: shuffled, repeated as often as needed."""
+    import tensorflow as tf
+
+    return (
+        tf.data.Dataset.from_tensor_slices((x, y))
+        .shuffle(len(x), reshuffle_each_iteration=True)
+        .repeat()
+        .batch(batch_size, drop_remainder=True)
+        .take(steps)
+    )
+
+
+class _SeedTrainer:
+    """One compiled model, trained from each seed's fresh weights with a reset optimizer."""
+
+    def __init__(self, build, seeds, test, learning_rate, decay_steps):
+        import keras
+
+        if not callable(build):
+            raise TypeError(
+                f"build must be a function that returns a new Keras model, got {build!r}"
+            )
+        if isinstance(seeds, (str, bytes)) or not hasattr(seeds, "__iter__"):
+            raise TypeError(f"seeds must be a list of integers, got {seeds!r}")
+        self.seeds = [integer(seed, "seeds", 0, maximum=2**32 - 1) for seed in seeds]
+        if not self.seeds:
+            raise ValueError("seeds must hold at least one seed")
+        self.test = dataset(test, "test")
+        self.build = build
+        keras.utils.set_random_seed(self.seeds[0])
+        model = build()
+        if not isinstance(model, keras.Model):
+            raise TypeError(f"build() must return a keras.Model, got {type(model).__name__}")
+        compile_model(model, learning_rate, decay_steps=decay_steps)
+        model.optimizer.build(model.trainable_variables)
+        self.start = [v.numpy() for v in model.optimizer.variables]
+        self.model = model
+
+    def run(self, batches, epochs: int) -> list[float]:
+        """Test accuracies, one per seed, of the model trained on ``batches()``."""
+        import keras
+        import numpy as np
+
+        model = self.model
+        accuracies = []
+        for seed in self.seeds:
+            keras.utils.set_random_seed(seed)
+            fresh = self.build()
+            try:
+                model.set_weights(fresh.get_weights())
+            except ValueError as err:
+                raise ValueError(
+                    f"build() must return the same network every time: {err}"
+                ) from None
+            for variable, value in zip(model.optimizer.variables, self.start, strict=True):
+                variable.assign(value)
+            model.fit(batches(), epochs=epochs, shuffle=False, verbose=0)
+            accuracies.append(top1(self.test[1], predict(model, np.asarray(self.test[0]))))
+        return accuracies
 
 
 def spread(values) -> str:

@@ -150,3 +150,46 @@ def test_converter_folds_batchnorm_as_fold_batchnorm_says():
         np.testing.assert_allclose(stored_bias, bias, rtol=1e-5, atol=1e-6)
     with pytest.raises(TypeError, match="batchnorm must be a BatchNormalization"):
         tflite.fold_batchnorm(model.get_layer("conv"), model.get_layer("dw"))
+
+
+def test_stored_operators_show_folded_kernels_fused_activations_and_int8_scales():
+    keras.utils.clear_session()
+    inputs = keras.Input((6, 6, 3))
+    x = keras.layers.Conv2D(4, 3, use_bias=False, name="conv")(inputs)
+    x = keras.layers.BatchNormalization(name="conv_bn")(x)
+    x = keras.layers.ReLU(6.0, name="conv_relu6")(x)
+    x = keras.layers.GlobalAveragePooling2D()(x)
+    model = keras.Model(inputs, keras.layers.Dense(2, name="fc")(x))
+    bn = model.get_layer("conv_bn")
+    rng = np.random.default_rng(3)
+    bn.set_weights(
+        [rng.uniform(0.5, 2, 4), rng.normal(0, 1, 4), rng.normal(0, 1, 4), rng.uniform(0.2, 3, 4)]
+    )
+    ops = tflite.stored_operators(tflite.to_tflite(model))
+    assert [op.op for op in ops] == ["CONV_2D", "MEAN", "FULLY_CONNECTED"]
+    conv = ops[0]
+    image, kernel, bias = conv.inputs
+    assert image.value is None and image.shape == (1, 6, 6, 3) and image.dtype == "float32"
+    gamma, beta, mean, variance = bn.get_weights()
+    s = gamma / np.sqrt(variance + bn.epsilon)
+    raw = model.get_layer("conv").get_weights()[0]  # (3, 3, 3, 4)
+    np.testing.assert_allclose(kernel.value, (raw * s).transpose(3, 0, 1, 2), rtol=1e-5)
+    np.testing.assert_allclose(bias.value, beta - mean * s, rtol=1e-5, atol=1e-6)
+    assert "relu6" in conv.outputs[0].name.lower()  # the ReLU6 lives on in the CONV_2D
+    assert conv.outputs[0].shape == (1, 4, 4, 4) and conv.outputs[0].value is None
+    assert kernel.scales == () and kernel.zero_points == ()
+
+    samples = rng.uniform(0, 1, (16, 6, 6, 3)).astype("float32")
+    int8 = tflite.stored_operators(tflite.to_tflite(model, "int8", representative_data=samples))
+    conv8 = next(op for op in int8 if op.op == "CONV_2D")
+    kernel8, bias8 = conv8.inputs[1], conv8.inputs[2]
+    assert (kernel8.dtype, bias8.dtype, conv8.outputs[0].dtype) == ("int8", "int32", "int8")
+    assert len(kernel8.scales) == 4 and set(kernel8.zero_points) == {0}  # per channel, symmetric
+    # stored int8 x scale gives back the folded float kernel to within half a step
+    folded = (raw * s).transpose(3, 0, 1, 2)
+    restored = kernel8.value * np.array(kernel8.scales)[:, None, None, None]
+    assert np.all(
+        np.abs(restored - folded) <= np.array(kernel8.scales)[:, None, None, None] / 2 + 1e-7
+    )
+    with pytest.raises(TypeError, match="flatbuffer"):
+        tflite.stored_operators([1, 2])

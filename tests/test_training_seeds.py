@@ -1,4 +1,4 @@
-"""training.accuracy_over_seeds and training.spread: one result as several seeds give it."""
+"""training.accuracy_over_seeds, accuracy_over_seeds_per_set and spread: results over seeds."""
 
 import math
 
@@ -59,6 +59,51 @@ def test_bad_arguments(blobs, kwargs, error, match):
     args = {"build": _tiny, "train": train, "test": test, **kwargs}
     with pytest.raises(error, match=match):
         training.accuracy_over_seeds(**args)
+
+
+def test_per_set_training_takes_exactly_the_given_steps_on_every_set(blobs):
+    train, test = blobs
+    x, y = train
+    sets = {"4 examples": (x[:4], y[:4]), "all": train}
+    result = training.accuracy_over_seeds_per_set(
+        _tiny, sets, test, seeds=[0, 1], steps=40, batch_size=16
+    )
+    assert list(result) == ["4 examples", "all"] and all(len(v) == 2 for v in result.values())
+    # the whole set learns the blobs; the same seed and set give the same number again
+    assert min(result["all"]) > 0.6
+    again = training.accuracy_over_seeds_per_set(
+        _tiny, {"all": train}, test, seeds=[1], steps=40, batch_size=16
+    )
+    assert again["all"] == [result["all"][1]]
+    # a set of 4 examples is repeated to fill 16-sample batches: 7 steps, no fewer
+    seen = []
+
+    class Count(keras.callbacks.Callback):
+        def on_train_batch_end(self, batch, logs=None):
+            seen.append(batch)
+
+    model = _tiny()
+    training.compile_model(model)
+    batches = training._per_set_batches(x[:4], y[:4], steps=7, batch_size=16)
+    model.fit(batches, epochs=1, verbose=0, callbacks=[Count()])
+    assert len(seen) == 7
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"train_sets": {}}, TypeError, "train_sets must be a non-empty dict"),
+        ({"train_sets": [(1, 2)]}, TypeError, "train_sets must be a non-empty dict"),
+        ({"steps": 0}, ValueError, "steps"),
+        ({"batch_size": 0}, ValueError, "batch_size"),
+        ({"seeds": []}, ValueError, "at least one seed"),
+    ],
+)
+def test_per_set_bad_arguments(blobs, kwargs, error, match):
+    train, test = blobs
+    args = {"build": _tiny, "train_sets": {"a": train}, "test": test, **kwargs}
+    with pytest.raises(error, match=match):
+        training.accuracy_over_seeds_per_set(**args)
 
 
 def test_spread_is_mean_sample_sd_and_range():
