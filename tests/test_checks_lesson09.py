@@ -1,4 +1,4 @@
-"""Lesson 09 checkers: a cloud call's latency and the collective confidence over frames.
+"""Lesson 09 checkers: a cloud call's latency, the collective confidence, a frame's preparation.
 
 The right answers below are written from the formulas in the lesson, independently of the
 package's reference functions; each classic mistake must be named by its hint.
@@ -84,3 +84,60 @@ def test_collective_confidence_takes_arrays_or_lists(capsys):
     assert capsys.readouterr().out.startswith("Correct: collective confidence")
     checks.check_collective_confidence(lambda p, k: causal_mean(p, k).tolist())
     assert capsys.readouterr().out.startswith("Correct:")
+
+
+def _prepare(frame, *, scale="unit", order="RGB", crop="centre", resample="BILINEAR"):
+    """The model card written out with Pillow, independently of preprocess.prepare."""
+    from PIL import Image
+
+    h, w = frame.shape[:2]
+    filt = getattr(Image.Resampling, resample)
+    if crop == "squash":
+        out = Image.fromarray(frame).resize((24, 24), filt)
+    else:  # cut the centre square first, then resize it (the lesson's other order)
+        s = min(h, w)
+        top, left = (h - s) // 2, (w - s) // 2
+        out = Image.fromarray(frame[top : top + s, left : left + s]).resize((24, 24), filt)
+    x = np.asarray(out, dtype="float32")
+    if order == "BGR":
+        x = x[..., ::-1]
+    return {"unit": x / 255, "symmetric": x / 127.5 - 1, "raw": x}[scale]
+
+
+def test_prepare_frame_accepts_either_order_of_crop_and_resize(capsys):
+    checks.check_prepare_frame(_prepare)
+    assert capsys.readouterr().out.startswith("Correct: prepare a frame")
+
+    def stub(frame):
+        raise NotImplementedError
+
+    checks.check_prepare_frame(stub)
+    assert "not attempted yet" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("change", "hint"),
+    [
+        ({"scale": "symmetric"}, r"not \[-1, 1\]"),
+        ({"scale": "raw"}, "not 0 to 255"),
+        ({"order": "BGR"}, "reversed"),
+        ({"crop": "squash"}, "squashed"),
+        ({"resample": "NEAREST"}, "not nearest"),
+        ({"resample": "BICUBIC"}, "not bicubic"),
+        ({"resample": "BOX"}, "not box"),
+    ],
+)
+def test_prepare_frame_mistakes_are_named(change, hint):
+    with pytest.raises(checks.CheckFailed, match=hint):
+        checks.check_prepare_frame(lambda frame: _prepare(frame, **change))
+
+
+def test_prepare_frame_wrong_shape_none_and_unknown_errors():
+    with pytest.raises(checks.CheckFailed, match=r"shape \(24, 24\)"):
+        checks.check_prepare_frame(lambda frame: _prepare(frame)[..., 0])
+    with pytest.raises(checks.CheckFailed, match="returned None"):
+        checks.check_prepare_frame(lambda frame: None)
+    with pytest.raises(checks.CheckFailed, match="differs from the model card"):
+        checks.check_prepare_frame(lambda frame: 1 - _prepare(frame))
+    with pytest.raises(TypeError, match="fn must be"):
+        checks.check_prepare_frame("prepare")

@@ -6,10 +6,30 @@ from collections.abc import Callable
 
 import numpy as np
 
-from mobilecourse import deploy, stream
-from mobilecourse.checks._core import Mistake, check_function
+from mobilecourse import deploy, preprocess, stream
+from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
 
-__all__ = ["check_cloud_latency", "check_collective_confidence"]
+__all__ = [
+    "MODEL_CARD",
+    "check_cloud_latency",
+    "check_collective_confidence",
+    "check_prepare_frame",
+]
+
+#: How lesson 09's deployed model was trained to see a camera frame: the options of
+#: :func:`mobilecourse.preprocess.prepare` (input side 24 pixels).
+MODEL_CARD = {
+    "size": 24,
+    "scale": "unit",
+    "channel_order": "RGB",
+    "crop": "centre",
+    "interpolation": "bilinear",
+}
+
+#: Mean absolute difference (in [0, 1] pixel units) within which an answer equals the
+#: model card's input: resizing before or after cutting the centre square differs by about
+#: 0.001; a different resampling filter by 0.01 or more.
+PREPARE_TOLERANCE = 0.005
 
 
 def check_cloud_latency(fn: Callable[[int, float, float, float], float]) -> None:
@@ -136,3 +156,87 @@ def check_collective_confidence(fn: Callable[[list, int], object]) -> None:
             ),
         ],
     )
+
+
+#: Width of each pixel range of :data:`mobilecourse.preprocess.SCALES`, in units of [0, 1].
+_SCALE_SPAN = {"unit": 1.0, "symmetric": 2.0, "raw": 255.0}
+
+#: The mistakes :func:`check_prepare_frame` names: the option that differs from
+#: :data:`MODEL_CARD`, and the hint.
+_PREPARE_MISTAKES = (
+    ({"scale": "symmetric"}, "The model card's pixels are in [0, 1] (x / 255), not [-1, 1]."),
+    ({"scale": "raw"}, "Scale the bytes: the model saw pixels in [0, 1], not 0 to 255."),
+    (
+        {"channel_order": "BGR"},
+        "The channels are reversed (BGR, as OpenCV reads images); the model saw RGB.",
+    ),
+    (
+        {"crop": "squash"},
+        "The frame was squashed to a square; the model saw the centre square of the frame, "
+        "shapes undistorted: resize the shorter side to 24 and cut the middle out.",
+    ),
+    ({"interpolation": "nearest"}, "Resample with the bilinear filter, not nearest-neighbour."),
+    ({"interpolation": "bicubic"}, "Resample with the bilinear filter, not bicubic."),
+    ({"interpolation": "box"}, "Resample with the bilinear filter, not box (area averaging)."),
+)
+
+
+def _camera_frames() -> dict[str, np.ndarray]:
+    """Two small frames cut from a real photograph: portrait and landscape."""
+    from PIL import Image
+
+    photo = preprocess.sample_photo()  # 600 x 512
+    bilinear = Image.Resampling.BILINEAR
+    return {
+        "a 60x40 portrait frame": np.asarray(Image.fromarray(photo).resize((40, 60), bilinear)),
+        "a 32x64 landscape frame": np.asarray(
+            Image.fromarray(photo[100:356]).resize((64, 32), bilinear)
+        ),
+    }
+
+
+def check_prepare_frame(fn: Callable[[np.ndarray], object]) -> None:
+    """Lesson 09: ``fn(frame)`` turns a uint8 RGB camera frame into :data:`MODEL_CARD`'s input.
+
+    The answer must be a ``(24, 24, 3)`` array within :data:`PREPARE_TOLERANCE` (mean
+    absolute difference) of :func:`preprocess.prepare` with the model card's options; an
+    answer that matches one option changed is named (wrong range, channel order, crop
+    or filter).
+    """
+    if not callable(fn):
+        raise TypeError(f"fn must be the function you wrote for 'prepare a frame', got {fn!r}")
+    card = dict(MODEL_CARD)
+    size = card.pop("size")
+    for where, frame in _camera_frames().items():
+        try:
+            got = fn(frame.copy())
+        except NotImplementedError:
+            print(
+                f"prepare a frame: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with "
+                "your code)"
+            )
+            return
+        if got is None:
+            raise CheckFailed(
+                "prepare a frame: your function returned None. Did you forget `return`?"
+            )
+        answer = np.asarray(got, dtype="float64")
+        if answer.shape != (size, size, 3):
+            raise CheckFailed(
+                f"prepare a frame: on {where} your function returned shape {answer.shape}; "
+                f"the model takes ({size}, {size}, 3)."
+            )
+        want = preprocess.prepare(frame, size, **card)
+        if np.abs(answer - want).mean() <= PREPARE_TOLERANCE:
+            continue
+        for change, hint in _PREPARE_MISTAKES:
+            wrong = preprocess.prepare(frame, size, **{**card, **change})
+            span = _SCALE_SPAN[change.get("scale", card["scale"])]
+            if np.abs(answer - wrong).mean() <= PREPARE_TOLERANCE * span:
+                raise CheckFailed(f"prepare a frame: on {where}, {hint}")
+        raise CheckFailed(
+            f"prepare a frame: on {where} your input differs from the model card's by "
+            f"{np.abs(answer - want).mean():.3f} on average (allowed: {PREPARE_TOLERANCE}). "
+            "Check each step: centre square, bilinear resize to 24, RGB, x / 255."
+        )
+    print("Correct: prepare a frame (2 frames checked).")
