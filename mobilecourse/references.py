@@ -17,7 +17,7 @@ from mobilecourse._validate import integer
 __all__ = ["PAPERS", "Paper", "papers_for", "reading_markdown"]
 
 #: The lessons, numbered as the notebooks are (``NN_name.ipynb``).
-LESSON_NUMBERS = tuple(f"{n:02d}" for n in range(9))
+LESSON_NUMBERS = tuple(f"{n:02d}" for n in range(10))
 
 
 @dataclass(frozen=True)
@@ -295,7 +295,7 @@ PAPERS: tuple[Paper, ...] = (
         "Speed/Accuracy Trade-offs for Modern Convolutional Object Detectors",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1611.10012",
-        ("05",),
+        ("05", "09"),
         "which detector and backbone to pick for a latency budget",
     ),
     Paper(
@@ -372,12 +372,39 @@ PAPERS: tuple[Paper, ...] = (
         "why MACs are not latency: memory access cost",
     ),
     Paper(
+        "A. S. Razavian, H. Azizpour, J. Sullivan, S. Carlsson",
+        2014,
+        "CNN Features off-the-shelf: an Astounding Baseline for Recognition",
+        "IEEE Conference on Computer Vision and Pattern Recognition Workshops (CVPRW)",
+        "1403.6382",
+        ("09",),
+        "a linear classifier on a pretrained network's features as a strong baseline",
+    ),
+    Paper(
+        "J. Yosinski, J. Clune, Y. Bengio, H. Lipson",
+        2014,
+        "How transferable are features in deep neural networks?",
+        "Advances in Neural Information Processing Systems (NIPS)",
+        "1411.1792",
+        ("09",),
+        "which layers transfer to new classes, and why fine-tuning them helps",
+    ),
+    Paper(
+        "W. Liu, D. Anguelov, D. Erhan, et al.",
+        2016,
+        "SSD: Single Shot MultiBox Detector",
+        "European Conference on Computer Vision (ECCV)",
+        "1512.02325",
+        ("09",),
+        "default boxes on several feature maps, the detector SSDLite slims down",
+    ),
+    Paper(
         "M. Sandler, A. Howard, M. Zhu, A. Zhmoginov, L.-C. Chen",
         2018,
         "MobileNetV2: Inverted Residuals and Linear Bottlenecks",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1801.04381",
-        ("00", "05"),
+        ("00", "05", "09"),
         "linear bottlenecks, inverted residuals, memory-efficient inference",
     ),
     Paper(
@@ -414,8 +441,8 @@ PAPERS: tuple[Paper, ...] = (
         "Inference",
         "IEEE Conference on Computer Vision and Pattern Recognition (CVPR)",
         "1712.05877",
-        ("07",),
-        "the affine int8 scheme TFLite runs",
+        ("07", "09"),
+        "the affine int8 scheme TFLite runs; BatchNorm folded into the convolution (Section 3.2)",
     ),
     Paper(
         "M. Rastegari, V. Ordonez, J. Redmon, A. Farhadi",

@@ -83,7 +83,7 @@ def test_the_course_list_names_each_paper_once_in_full():
     ("value", "error"), [("x", TypeError), (2.0, TypeError), (-1, ValueError), (99, ValueError)]
 )
 def test_a_bad_lesson_number_is_refused(value, error):
-    with pytest.raises(error, match="lesson must be an integer from 0 to 8"):
+    with pytest.raises(error, match="lesson must be an integer from 0 to 9"):
         references.papers_for(value)
 
 
