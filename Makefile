@@ -66,7 +66,7 @@ lint: setup
 # to bottom, and what the lessons store and assert does not depend on the seed or the thread
 # count (README, "What nbval compares").
 test: setup lint $(SLIDES_VENDOR)
-	$(BIN)/python -m pytest $(PYTEST_NBVAL) tests notebooks
+	$(BIN)/python -m pytest --durations=20 $(PYTEST_NBVAL) tests notebooks
 	$(BIN)/python -m mobilecourse perturb --released --seed 1 --cpus 1 -- $(PYTEST_NBVAL)
 
 bench: setup

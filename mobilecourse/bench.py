@@ -238,6 +238,16 @@ PROBES: dict[str, str] = {
         '"v2_bytes": {mode: len(flatbuffer) for mode, flatbuffer in v2_files.items()}}'
     ),
     "08_deploy_capstone": "capstone_summary",
+    "09_deploy_in_practice": (
+        '{"model card accuracy (%)": right, '
+        '**{f"cost of {k} (points)": right - v for k, v in mistakes.items() if k != "model card"}, '
+        '**{f"{m}, {k} per class (%)": mean[m][k] for m in mean for k in mean[m]}, '
+        '"flicker, frame by frame (%)": flicker.iloc[0], '
+        '"flicker, collective confidence (%)": flicker.iloc[1], '
+        '"MobileNetV2-224 float32, 1 thread (ms)": one, '
+        '"MobileNetV2-224 float32, 2 threads (ms)": two, '
+        '"cloud floor, 150 ms round trip, 1 Mbit/s (ms)": one_mbit}'
+    ),
 }
 
 _PROBE_TEMPLATE = """\

@@ -156,6 +156,12 @@ _SECTIONS: tuple[tuple[str, str, str, Callable[[object], list[dict]]], ...] = (
         _int8_tables,
     ),
     ("capstone", "Capstone (lesson 08)", "08_deploy_capstone", _figures_tables),
+    (
+        "practice",
+        "Deploy in practice: the figures lesson 09 asserts (lesson 09)",
+        "09_deploy_in_practice",
+        _figures_tables,
+    ),
 )
 
 
