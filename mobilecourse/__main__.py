@@ -20,8 +20,9 @@ Commands:
                     profile every keras.applications model (weights=None) with ours and
                     with tf.compat.v1.profiler; write DIR/zoo.md (default DIR: build/).
     release OUT_DIR write the student release of the lessons (solutions stripped).
-    slides [OUT_DIR]
-                    build one offline reveal.js deck per lesson (default: slides/).
+    slides [OUT_DIR] [--lecture]
+                    build one offline reveal.js deck per lesson (default: slides/);
+                    --lecture: the lecture views, NN_name.lecture.slides.html.
     app             serve the cost calculators with Voila on 127.0.0.1.
 
 Errors are one line on stderr with exit status 2. ``bench`` exits with status 1 if a
@@ -127,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
     rel.add_argument("out_dir", help="folder to write (not notebooks/), e.g. build/student")
     sli = sub.add_parser("slides", help="build the offline reveal.js decks")
     sli.add_argument("out_dir", nargs="?", help="folder for the decks (default: slides/)")
+    sli.add_argument(
+        "--lecture",
+        action="store_true",
+        help="write the lecture views (NN_name.lecture.slides.html): titles, short text and "
+        "results on the slides, the prose as speaker notes, code hidden",
+    )
     app = sub.add_parser("app", help="serve the cost calculators as a Voila web app")
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
     tab = sub.add_parser(
@@ -346,7 +353,7 @@ def _slides(args) -> int:
     from mobilecourse.lessons import NOTEBOOK_DIR
 
     out_dir = NOTEBOOK_DIR.parent / "slides" if args.out_dir is None else args.out_dir
-    for deck in slides.build_all(NOTEBOOK_DIR, out_dir):
+    for deck in slides.build_all(NOTEBOOK_DIR, out_dir, lecture=args.lecture):
         print(deck)
     return 0
 

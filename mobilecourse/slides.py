@@ -43,9 +43,12 @@ __all__ = [
     "REVEAL_THEME",
     "VENDOR",
     "VendorMissingError",
+    "LECTURE_CODE_TAG",
+    "LECTURE_TAG",
     "build_all",
     "build_deck",
     "expected_slide_count",
+    "lecture_notebook",
     "missing_vendor",
 ]
 
@@ -183,6 +186,133 @@ def _without_widgets(nb: nbformat.NotebookNode) -> nbformat.NotebookNode:
     return nb
 
 
+#: A markdown cell with this tag goes on the lecture slide as it is (a title and a few
+#: bullets, or one equation); every other markdown cell becomes speaker notes.
+LECTURE_TAG = "lecture"
+
+#: A code cell with this tag shows its code on the lecture slide (for the few places where
+#: the code is the point); every other code cell shows only its outputs.
+LECTURE_CODE_TAG = "lecture-code"
+
+#: The tag of an exercise's solution cell (the release empties it; the lecture drops it
+#: and the check cell after it, leaving the task as a "your turn" slide).
+_SOLUTION_TAG = "solution"
+
+_OPENS_SLIDE = ("slide", "subslide")
+
+
+def _slide_type(cell) -> str:
+    return (cell.get("metadata", {}).get("slideshow", {}) or {}).get("slide_type", "-")
+
+
+def _tags(cell) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def _on_slide(text: str, opens_slide: bool) -> tuple[str, str]:
+    """What of an untagged markdown cell stays visible, and the rest (the notes).
+
+    Visible: its leading heading lines; with no heading, a bold lead-in (``**Title.**``)
+    as a heading; with neither, for a cell that opens a slide, its first sentence (so the
+    slide and its notes start together); else nothing.
+    """
+    lines = text.strip("\n").splitlines()
+    shown = []
+    while lines and lines[0].lstrip().startswith("#"):
+        shown.append(lines.pop(0))
+    if not shown and lines and lines[0].startswith("**"):
+        end = lines[0].find("**", 2)
+        if end > 2:  # the notes keep the whole paragraph, lead-in included
+            shown.append("### " + lines[0][2:end].strip().rstrip(".:"))
+    rest = "\n".join(lines).strip()
+    if not shown and opens_slide and rest:
+        paragraph = rest.split("\n\n", 1)[0]
+        stop = paragraph.find(". ")
+        first = paragraph if stop < 0 else paragraph[: stop + 1]
+        return first, rest[len(first) :].strip()
+    return "\n".join(shown), rest
+
+
+def lecture_notebook(notebook) -> nbformat.NotebookNode:
+    """The lecture view of a lesson: slides of titles, short text and results; prose as notes.
+
+    The same notebook, read differently (no cell is written by hand for the deck):
+
+    * a markdown cell tagged :data:`LECTURE_TAG` is shown as it is;
+    * any other markdown cell keeps its heading (or its bold lead-in, as a heading) on
+      the slide and moves the rest to reveal.js speaker notes (slide type ``notes``,
+      opened with ``S``);
+    * a code cell shows its outputs without its code, unless tagged
+      :data:`LECTURE_CODE_TAG`; a code cell with no output is left out;
+    * an exercise's ``solution`` cell and the check cell after it are left out, so the
+      task stays as a "your turn" slide;
+    * ``skip`` cells stay out; a cell left out that opened a slide passes the opening on
+      to the next cell shown, so the slides keep the notebook's sections.
+
+    Args:
+        notebook: a notebook path or an ``nbformat.NotebookNode`` (not modified).
+
+    Returns:
+        A new notebook to export with nbconvert's slides exporter.
+    """
+    nb = nbformat.from_dict(_load(notebook))  # deep copy
+    cells = []
+    opening = None  # the slide type of a left-out cell that opened a slide
+    after_solution = False
+
+    def keep(cell, slide_type=None):
+        nonlocal opening
+        slide_type = slide_type or _slide_type(cell)
+        if opening is not None and slide_type not in _OPENS_SLIDE and slide_type != "notes":
+            slide_type = opening
+            opening = None
+        elif slide_type in _OPENS_SLIDE:
+            opening = None
+        cell.setdefault("metadata", {})["slideshow"] = {"slide_type": slide_type}
+        cells.append(cell)
+
+    def leave_out(cell):
+        nonlocal opening
+        if _slide_type(cell) in _OPENS_SLIDE and opening is None:
+            opening = _slide_type(cell)
+
+    for cell in nb.cells:
+        tags = _tags(cell)
+        if _slide_type(cell) == "skip":
+            continue
+        if cell.cell_type == "code" and _SOLUTION_TAG in tags:
+            after_solution = True
+            leave_out(cell)
+            continue
+        if cell.cell_type == "code" and after_solution:  # the exercise's check cell
+            after_solution = False
+            leave_out(cell)
+            continue
+        after_solution = False
+        if cell.cell_type == "markdown":
+            if LECTURE_TAG in tags:
+                keep(cell)
+                continue
+            shown, notes = _on_slide(cell.source, _slide_type(cell) in _OPENS_SLIDE)
+            if shown:
+                keep(nbformat.v4.new_markdown_cell(shown), _slide_type(cell))
+            else:
+                leave_out(cell)
+            if notes:
+                keep(nbformat.v4.new_markdown_cell(notes), "notes")
+        elif cell.cell_type == "code":
+            if not cell.get("outputs"):
+                leave_out(cell)
+                continue
+            if LECTURE_CODE_TAG not in tags:
+                cell.metadata["transient"] = {"remove_source": True}
+            keep(cell)
+        else:
+            keep(cell)
+    nb.cells = cells
+    return nb
+
+
 def _exporter():
     from jinja2 import DictLoader
     from nbconvert.exporters import SlidesExporter
@@ -207,7 +337,9 @@ def _exporter():
     )
 
 
-def build_deck(notebook_path: str | os.PathLike, out_dir: str | os.PathLike) -> Path:
+def build_deck(
+    notebook_path: str | os.PathLike, out_dir: str | os.PathLike, *, lecture: bool = False
+) -> Path:
     """Write the offline reveal.js deck of one lesson.
 
     Args:
@@ -215,6 +347,8 @@ def build_deck(notebook_path: str | os.PathLike, out_dir: str | os.PathLike) -> 
         out_dir: the folder to write ``<notebook stem>.slides.html`` to; the
             vendored files must be in its ``node_modules`` (``slides/`` after
             ``npm ci --prefix slides``).
+        lecture: write the lecture view instead (:func:`lecture_notebook`), as
+            ``<notebook stem>.lecture.slides.html``.
 
     Returns:
         The path of the deck.
@@ -225,29 +359,35 @@ def build_deck(notebook_path: str | os.PathLike, out_dir: str | os.PathLike) -> 
     """
     out_dir = Path(out_dir)
     _check_vendor(out_dir)
-    return _write_deck(_exporter(), Path(notebook_path), out_dir)
+    return _write_deck(_exporter(), Path(notebook_path), out_dir, lecture)
 
 
-def _write_deck(exporter, notebook_path: Path, out_dir: Path) -> Path:
+def _write_deck(exporter, notebook_path: Path, out_dir: Path, lecture: bool = False) -> Path:
     nb = _without_widgets(_load(notebook_path))
+    if lecture:
+        nb = lecture_notebook(nb)
     resources = {"metadata": {"name": notebook_path.stem, "path": str(notebook_path.parent)}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    deck = out_dir / (notebook_path.stem + DECK_SUFFIX)
+    stem = notebook_path.stem + (".lecture" if lecture else "")
+    deck = out_dir / (stem + DECK_SUFFIX)
     # Written whole, then renamed: a failed build never leaves half a deck. The
     # temporary name still ends in .slides.html, so git ignores it too.
-    partial = deck.with_name(f"{notebook_path.stem}.partial{DECK_SUFFIX}")
+    partial = deck.with_name(f"{stem}.partial{DECK_SUFFIX}")
     partial.write_text(body, encoding="utf-8")
     partial.replace(deck)
     return deck
 
 
-def build_all(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike) -> list[Path]:
+def build_all(
+    notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike, *, lecture: bool = False
+) -> list[Path]:
     """Write the deck of every lesson, ``notebooks_dir/[0-9][0-9]_*.ipynb``, sorted.
 
     Args:
         notebooks_dir: the lessons' folder (``notebooks/``).
         out_dir: the folder for the decks, with the vendored files in its
             ``node_modules`` (``slides/``).
+        lecture: write the lecture views instead (:func:`build_deck`).
 
     Returns:
         The decks' paths, in lesson order.
@@ -265,7 +405,7 @@ def build_all(notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike) -> l
     if not lessons:
         raise FileNotFoundError(f"no lesson notebooks (NN_name.ipynb) in {notebooks_dir}")
     exporter = _exporter()
-    return [_write_deck(exporter, lesson, out_dir) for lesson in lessons]
+    return [_write_deck(exporter, lesson, out_dir, lecture) for lesson in lessons]
 
 
 def expected_slide_count(notebook_path, *, horizontal: bool = False) -> int:

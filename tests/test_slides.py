@@ -33,6 +33,7 @@ from mobilecourse.slides import (
     build_all,
     build_deck,
     expected_slide_count,
+    lecture_notebook,
     missing_vendor,
 )
 
@@ -349,3 +350,92 @@ def test_module_needs_no_tensorflow():
     )
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO)
     assert done.returncode == 0, done.stderr or done.stdout
+
+
+def _lesson_like() -> nbformat.NotebookNode:
+    """A small lesson: header, a section with prose, a result, an exercise, takeaways."""
+    code = nbformat.v4.new_code_cell
+
+    def md(text, slide_type="-", tags=()):
+        cell = nbformat.v4.new_markdown_cell(text)
+        cell.metadata = {"slideshow": {"slide_type": slide_type}, "tags": list(tags)}
+        return cell
+
+    def run(source, text, slide_type="-", tags=()):
+        cell = code(source)
+        cell.metadata = {"slideshow": {"slide_type": slide_type}, "tags": list(tags)}
+        if text is not None:
+            cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+        return cell
+
+    return nbformat.v4.new_notebook(
+        cells=[
+            md("# 90 · A lesson\n\nIntro PROSE_ONE about the lesson.", "slide"),
+            run("import mobilecourse  # SETUP_CODE", "versions", "skip"),
+            md("## 1 · A section\n\nLong PROSE_TWO explaining it.", "slide"),
+            run("print(6 * 7)  # HIDDEN_CODE", "42 RESULT_ONE"),
+            md("**A bold lead-in.** Then PROSE_THREE.", "subslide"),
+            run("x = 1  # NO_OUTPUT_CODE", None),
+            md("Short text SHOWN_AS_IS\n\n* a bullet", "fragment", tags=["lecture"]),
+            run("print('kept')  # SHOWN_CODE", "kept RESULT_TWO", tags=["lecture-code"]),
+            md("A plain PROSE_FOUR opening a slide. And more after it.", "subslide"),
+            md("### Your turn: TASK_TITLE\n\nWrite TASK_TEXT.", "subslide"),
+            run("def f():\n    return 1  # SOLUTION_CODE", None, "fragment", ["solution"]),
+            run("checks.check_f(f)  # CHECK_CODE", "Correct: CHECK_OUTPUT", "fragment"),
+            md("## Key takeaways\n\n* TAKEAWAY", "slide", tags=["lecture"]),
+        ]
+    )
+
+
+def test_lecture_view_keeps_titles_results_and_moves_prose_to_notes():
+    nb = _lesson_like()
+    lecture = lecture_notebook(nb)
+    assert expected_slide_count(lecture) == expected_slide_count(nb) == 6  # same sections
+    shown = [
+        c.source
+        for c in lecture.cells
+        if c.metadata.slideshow.slide_type != "notes"
+        and not c.metadata.get("transient", {}).get("remove_source")
+    ]
+    notes = [c.source for c in lecture.cells if c.metadata.slideshow.slide_type == "notes"]
+    hidden = [c for c in lecture.cells if c.metadata.get("transient", {}).get("remove_source")]
+    text = "\n".join(shown)
+    for visible in (
+        "# 90 · A lesson",
+        "## 1 · A section",
+        "### A bold lead-in",
+        "SHOWN_AS_IS",
+        "SHOWN_CODE",
+        "A plain PROSE_FOUR opening a slide.",
+        "TASK_TITLE",
+        "TAKEAWAY",
+    ):
+        assert visible in text, visible
+    for prose in ("PROSE_ONE", "PROSE_TWO", "PROSE_THREE", "And more after it", "TASK_TEXT"):
+        assert prose not in text and any(prose in n for n in notes), prose
+    assert [c.outputs[0]["text"] for c in hidden] == ["42 RESULT_ONE"]  # output, no code
+    everything = "\n".join(c.source for c in lecture.cells)
+    for gone in ("SETUP_CODE", "NO_OUTPUT_CODE", "SOLUTION_CODE", "CHECK_CODE"):
+        assert gone not in everything, gone
+    assert "SOLUTION_CODE" in nb.cells[10].source  # the notebook itself is not changed
+
+
+def test_lecture_deck_hides_code_and_has_speaker_notes(tmp_path):
+    path = tmp_path / "90_lesson.ipynb"
+    nbformat.write(_lesson_like(), path)
+    deck = build_deck(path, _deck_dir(tmp_path / "out"), lecture=True)
+    assert deck.name == "90_lesson.lecture.slides.html"
+    parser = _parse(deck)
+    assert parser.vertical == 6 and parser.notes >= 4
+    html = deck.read_text(encoding="utf-8")
+    assert "RESULT_ONE" in html and "HIDDEN_CODE" not in html and "SHOWN_CODE" in html
+    assert "CHECK_OUTPUT" not in html
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_lecture_view_of_each_lesson_keeps_its_slides(lesson):
+    lecture = lecture_notebook(lesson)
+    assert expected_slide_count(lecture) == expected_slide_count(lesson)
+    kinds = [c.metadata.slideshow.slide_type for c in lecture.cells]
+    assert kinds.count("notes") >= 10  # the lesson's prose, as speaker notes
+    assert not any("solution" in c.metadata.get("tags", []) for c in lecture.cells)
