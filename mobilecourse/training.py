@@ -14,6 +14,8 @@ silently inherit them.
 
 from __future__ import annotations
 
+from functools import partial
+
 from mobilecourse._validate import (
     built_model,
     choice,
@@ -137,7 +139,6 @@ def steps_per_epoch(samples: int, batch_size: int) -> int:
 def _train(model, x, y, epochs, batch_size, learning_rate, schedule, loss=None, callbacks=()):
     """Compile afresh (course recipe, optional cosine decay over this run) and fit quietly."""
     import numpy as np
-    import tensorflow as tf
 
     epochs = integer(epochs, "epochs")
     choice(schedule, "schedule", SCHEDULES)
@@ -151,11 +152,7 @@ def _train(model, x, y, epochs, batch_size, learning_rate, schedule, loss=None, 
         decay_steps=steps if schedule == "cosine" else None,
         **({} if loss is None else {"loss": loss}),
     )
-    batches = (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), reshuffle_each_iteration=True)  # seeded by keras.utils.set_random_seed
-        .batch(batch_size, drop_remainder=True)
-    )
+    batches = _shuffled_batches(x, y, batch_size)
     return model.fit(batches, epochs=epochs, shuffle=False, verbose=0, callbacks=list(callbacks))
 
 
@@ -561,8 +558,6 @@ def accuracy_over_seeds(
         ValueError: a bad seed, setting or dataset, or ``build`` returns models of
             different shapes.
     """
-    import tensorflow as tf
-
     x, y = dataset(train, "train")
     epochs = integer(epochs, "epochs")
     choice(schedule, "schedule", SCHEDULES)
@@ -571,14 +566,7 @@ def accuracy_over_seeds(
         build, seeds, test, learning_rate, steps if schedule == "cosine" else None
     )
 
-    def batches():
-        return (
-            tf.data.Dataset.from_tensor_slices((x, y))
-            .shuffle(len(x), reshuffle_each_iteration=True)
-            .batch(batch_size, drop_remainder=True)
-        )
-
-    return trainer.run(batches, epochs)
+    return trainer.run(partial(_shuffled_batches, x, y, batch_size), epochs)
 
 
 def accuracy_over_seeds_per_set(
@@ -616,8 +604,6 @@ def accuracy_over_seeds_per_set(
     Raises:
         TypeError, ValueError: a bad argument, named in the message.
     """
-    from functools import partial
-
     if not isinstance(train_sets, dict) or not train_sets:
         raise TypeError(
             f"train_sets must be a non-empty dict {{name: (x, y)}}, got {type(train_sets).__name__}"
@@ -628,21 +614,22 @@ def accuracy_over_seeds_per_set(
     trainer = _SeedTrainer(build, seeds, test, learning_rate, steps)
     results = {}
     for name, (x, y) in sets.items():
-        results[name] = trainer.run(partial(_per_set_batches, x, y, steps, batch_size), 1)
+        results[name] = trainer.run(partial(_shuffled_batches, x, y, batch_size, steps), 1)
     return results
 
 
-def _per_set_batches(x, y, steps: int, batch_size: int):
-    """``steps`` full batches of ``(x, y)``: shuffled, repeated as often as needed."""
+def _shuffled_batches(x, y, batch_size: int, steps: int | None = None):
+    """Full batches of ``(x, y)``, reshuffled every pass (seeded by ``set_random_seed``).
+
+    One pass (an epoch) without ``steps``; with ``steps``, exactly that many batches,
+    the data repeated as often as needed.
+    """
     import tensorflow as tf
 
-    return (
-        tf.data.Dataset.from_tensor_slices((x, y))
-        .shuffle(len(x), reshuffle_each_iteration=True)
-        .repeat()
-        .batch(batch_size, drop_remainder=True)
-        .take(steps)
-    )
+    data = tf.data.Dataset.from_tensor_slices((x, y)).shuffle(len(x), reshuffle_each_iteration=True)
+    if steps is None:
+        return data.batch(batch_size, drop_remainder=True)
+    return data.repeat().batch(batch_size, drop_remainder=True).take(steps)
 
 
 class _SeedTrainer:

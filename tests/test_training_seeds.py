@@ -84,7 +84,7 @@ def test_per_set_training_takes_exactly_the_given_steps_on_every_set(blobs):
 
     model = _tiny()
     training.compile_model(model)
-    batches = training._per_set_batches(x[:4], y[:4], steps=7, batch_size=16)
+    batches = training._shuffled_batches(x[:4], y[:4], 16, steps=7)
     model.fit(batches, epochs=1, shuffle=False, verbose=0, callbacks=[Count()])
     assert len(seen) == 7
 
