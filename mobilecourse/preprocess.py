@@ -24,6 +24,7 @@ __all__ = [
     "CROPS",
     "INTERPOLATIONS",
     "SCALES",
+    "SCALE_RANGES",
     "jpeg_bytes",
     "prepare",
     "sample_photo",
@@ -33,6 +34,9 @@ __all__ = [
 #: ``"symmetric"`` x / 127.5 - 1 in [-1, 1] (Keras's MobileNet ``preprocess_input``);
 #: ``"raw"`` the bytes as floats in [0, 255].
 SCALES = ("unit", "symmetric", "raw")
+
+#: The interval each of :data:`SCALES` puts the pixels in: ``(lowest, highest)``.
+SCALE_RANGES = {"unit": (0.0, 1.0), "symmetric": (-1.0, 1.0), "raw": (0.0, 255.0)}
 
 #: Channel orders: the camera's and most frameworks' RGB, or OpenCV's and Caffe's BGR.
 CHANNEL_ORDERS = ("RGB", "BGR")

@@ -86,3 +86,12 @@ def test_bad_arguments():
         preprocess.prepare(image, 0)
     with pytest.raises(ValueError, match="quality"):
         preprocess.jpeg_bytes(image, quality=100)
+
+
+def test_scale_ranges_hold_what_prepare_returns():
+    white = np.full((4, 4, 3), 255, dtype=np.uint8)
+    black = np.zeros((4, 4, 3), dtype=np.uint8)
+    assert set(preprocess.SCALE_RANGES) == set(preprocess.SCALES)
+    for scale, (low, high) in preprocess.SCALE_RANGES.items():
+        assert preprocess.prepare(black, 2, scale=scale).min() == low
+        assert preprocess.prepare(white, 2, scale=scale).max() == high

@@ -158,9 +158,6 @@ def check_collective_confidence(fn: Callable[[list, int], object]) -> None:
     )
 
 
-#: Width of each pixel range of :data:`mobilecourse.preprocess.SCALES`, in units of [0, 1].
-_SCALE_SPAN = {"unit": 1.0, "symmetric": 2.0, "raw": 255.0}
-
 #: The mistakes :func:`check_prepare_frame` names: the option that differs from
 #: :data:`MODEL_CARD`, and the hint.
 _PREPARE_MISTAKES = (
@@ -231,7 +228,8 @@ def check_prepare_frame(fn: Callable[[np.ndarray], object]) -> None:
             continue
         for change, hint in _PREPARE_MISTAKES:
             wrong = preprocess.prepare(frame, size, **{**card, **change})
-            span = _SCALE_SPAN[change.get("scale", card["scale"])]
+            low, high = preprocess.SCALE_RANGES[change.get("scale", card["scale"])]
+            span = high - low  # the tolerance, in the pixel units of the mistaken range
             if np.abs(answer - wrong).mean() <= PREPARE_TOLERANCE * span:
                 raise CheckFailed(f"prepare a frame: on {where}, {hint}")
         raise CheckFailed(
