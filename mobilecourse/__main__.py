@@ -20,9 +20,11 @@ Commands:
                     profile every keras.applications model (weights=None) with ours and
                     with tf.compat.v1.profiler; write DIR/zoo.md (default DIR: build/).
     release OUT_DIR write the student release of the lessons (solutions stripped).
-    slides [OUT_DIR] [--lecture]
-                    build one offline reveal.js deck per lesson (default: slides/);
-                    --lecture: the lecture views, NN_name.lecture.slides.html.
+    slides [OUT_DIR] [--full] [--no-pdf]
+                    build one offline reveal.js lecture deck per lesson (default folder:
+                    slides/), NN_name.slides.html, and print each to NN_name.pdf with
+                    Chromium (one page per slide); --no-pdf: decks only; --full: the
+                    decks of every cell with its code, NN_name.full.slides.html (no PDF).
     app             serve the cost calculators with Voila on 127.0.0.1.
 
 Errors are one line on stderr with exit status 2. ``bench`` exits with status 1 if a
@@ -129,10 +131,12 @@ def _parser() -> argparse.ArgumentParser:
     sli = sub.add_parser("slides", help="build the offline reveal.js decks")
     sli.add_argument("out_dir", nargs="?", help="folder for the decks (default: slides/)")
     sli.add_argument(
-        "--lecture",
+        "--full",
         action="store_true",
-        help="write the lecture views (NN_name.lecture.slides.html): titles, short text and "
-        "results on the slides, the prose as speaker notes, code hidden",
+        help="write the full decks (NN_name.full.slides.html): every cell with its code",
+    )
+    sli.add_argument(
+        "--no-pdf", action="store_true", help="do not print the lecture decks to PDF handouts"
     )
     app = sub.add_parser("app", help="serve the cost calculators as a Voila web app")
     app.add_argument("--port", type=int, default=8866, help="port on 127.0.0.1 (default 8866)")
@@ -353,8 +357,12 @@ def _slides(args) -> int:
     from mobilecourse.lessons import NOTEBOOK_DIR
 
     out_dir = NOTEBOOK_DIR.parent / "slides" if args.out_dir is None else args.out_dir
-    for deck in slides.build_all(NOTEBOOK_DIR, out_dir, lecture=args.lecture):
+    decks = slides.build_all(NOTEBOOK_DIR, out_dir, lecture=not args.full)
+    for deck in decks:
         print(deck)
+    if not (args.full or args.no_pdf):
+        for pdf in slides.write_handouts(decks):
+            print(f"{pdf} ({slides.pdf_page_count(pdf)} pages)")
     return 0
 
 

@@ -31,13 +31,21 @@ Nothing here imports TensorFlow or touches the network.
 
 from __future__ import annotations
 
+import html
 import os
+import re
 from pathlib import Path
 
 import nbformat
 
 __all__ = [
+    "CHROMIUM",
     "DECK_SUFFIX",
+    "FULL_DECK_SUFFIX",
+    "LECTURE_KEY",
+    "LECTURE_MAX_WORDS",
+    "LECTURE_NOTES_KEY",
+    "PRINT_QUERY",
     "MATHJAX_CONFIG",
     "REVEAL_PREFIX",
     "REVEAL_THEME",
@@ -47,13 +55,19 @@ __all__ = [
     "LECTURE_TAG",
     "build_all",
     "build_deck",
+    "deck_name",
     "expected_slide_count",
     "lecture_notebook",
     "missing_vendor",
+    "pdf_page_count",
+    "write_handouts",
 ]
 
 #: File name ending of a deck: ``NN_name.ipynb`` becomes ``NN_name.slides.html``.
 DECK_SUFFIX = ".slides.html"
+
+#: File name ending of a full deck (every cell, code included): ``NN_name.full.slides.html``.
+FULL_DECK_SUFFIX = ".full" + DECK_SUFFIX
 
 #: reveal.js theme; ``white`` uses only local fonts (no Google Fonts import).
 REVEAL_THEME = "white"
@@ -111,6 +125,8 @@ html:not(.print-pdf) .reveal .slides > section > section {
 /* Wide figures and long code lines stay within the slide's width. */
 .reveal .slides section img { max-width: 100%; height: auto; }
 .reveal .slides section pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* A widget's saved state (lecture decks): its drawing kept small beside its table. */
+.reveal .mobilecourse-widget svg { max-height: 240px; width: auto; height: auto; }
 </style>
 {%- endblock html_head_css -%}
 {% block footer_js %}
@@ -120,7 +136,76 @@ html:not(.print-pdf) .reveal .slides > section > section {
 // window.Reveal for the browser console and the browser tests.
 require(["{{ resources.reveal.url_prefix }}/dist/reveal.js"], function (Reveal) {
     window.Reveal = Reveal;
+    // Once the fonts are loaded, the figures decoded and MathJax has typeset the slide,
+    // shrink its figures until it fits the canvas; the slide is then marked data-fitted
+    // (the browser tests wait for it).
+    var fit = function (slides) {
+        var figures = [];
+        slides.forEach(function (slide) {
+            figures = figures.concat(Array.prototype.slice.call(slide.querySelectorAll("img")));
+        });
+        var loaded = figures.map(function (img) { return img.decode().catch(function () {}); });
+        Promise.all(loaded.concat([document.fonts.ready])).then(function () {
+            // Queued twice: after the re-rendering the slide change itself queues.
+            MathJax.Hub.Queue(function () {
+                MathJax.Hub.Queue(function () { slides.forEach(mobilecourseFit); });
+            });
+        });
+    };
+    var fitCurrent = function () { fit([Reveal.getCurrentSlide()]); };
+    // Whatever grows a slide later (a formula typeset, a font loaded) fits it again.
+    var refit = new ResizeObserver(function (entries) {
+        entries.forEach(function (entry) {
+            var slide = entry.target.closest("section");
+            if (slide && slide.hasAttribute("data-fitted")) {
+                mobilecourseFit(slide);
+            }
+        });
+    });
+    var start = function () {
+        Reveal.getSlides().forEach(function (slide) {
+            Array.prototype.forEach.call(slide.children, function (child) {
+                refit.observe(child);
+            });
+        });
+        fitCurrent();
+    };
+    Reveal.on("slidechanged", fitCurrent);
+    Reveal.on("ready", start);
+    var printed = function () {
+        // reveal.css breaks the page after every slide, the last one too: no blank last page.
+        var pages = document.querySelectorAll(".pdf-page");
+        pages[pages.length - 1].style.pageBreakAfter = "auto";
+        fit(Reveal.getSlides());
+    };
+    Reveal.on("pdf-ready", printed);
+    if (Reveal.isReady()) {
+        start();
+    }
+    if (document.querySelector(".pdf-page")) {  // the print view was set up already
+        printed();
+    }
 });
+// A figure taller than its slide leaves room for is scaled down (never below 80 px); text
+// is never shrunk: a slide whose text alone is too tall still overflows (and scrolls).
+function mobilecourseFit(slide) {
+    var limit = {{ resources.reveal.height }};
+    var figures = Array.prototype.slice.call(slide.querySelectorAll(".jp-OutputArea-output img"));
+    for (var round = 0; round < 6 && slide.scrollHeight > limit + 1; round++) {
+        var excess = slide.scrollHeight - limit;
+        var total = figures.reduce(function (sum, img) { return sum + img.offsetHeight; }, 0);
+        if (total <= 0) {
+            break;
+        }
+        figures.forEach(function (img) {
+            var height = img.offsetHeight;
+            var fitted = Math.floor(height - excess * height / total) - 2;
+            img.style.maxHeight = Math.max(80, fitted) + "px";
+            img.style.width = "auto";
+        });
+    }
+    slide.setAttribute("data-fitted", slide.scrollHeight);
+}
 </script>
 {% endblock footer_js %}
 """
@@ -194,6 +279,32 @@ LECTURE_TAG = "lecture"
 #: the code is the point); every other code cell shows only its outputs.
 LECTURE_CODE_TAG = "lecture-code"
 
+#: A cell's metadata key for what its slide shows in the lecture view instead of the cell's
+#: prose: a few short bullets or one equation, as Markdown (the cell's heading stays above
+#: it; the whole cell becomes speaker notes). Invisible in the notebook students read.
+LECTURE_KEY = "lecture"
+
+#: A cell's metadata key for speaker notes of its own (what to stress, the question to ask
+#: the room, the live demo), as Markdown, put before the notes drawn from the cell's prose.
+LECTURE_NOTES_KEY = "lecture_notes"
+
+
+def _lecture_text(cell, key: str) -> str | None:
+    value = cell.get("metadata", {}).get(key)
+    if value is None:
+        return None
+    if isinstance(value, list):  # nbformat's multi-line form
+        value = "".join(value)
+    if not isinstance(value, str):
+        raise TypeError(f"cell {cell.get('id', '?')}: metadata {key!r} must be Markdown text")
+    return value.strip()
+
+
+def _add_notes(keep, text: str | None) -> None:
+    if text:
+        keep(nbformat.v4.new_markdown_cell(text), "notes")
+
+
 #: The tag of an exercise's solution cell (the release empties it; the lecture drops it
 #: and the check cell after it, leaving the task as a "your turn" slide).
 _SOLUTION_TAG = "solution"
@@ -256,6 +367,7 @@ def lecture_notebook(notebook) -> nbformat.NotebookNode:
         A new notebook to export with nbconvert's slides exporter.
     """
     nb = nbformat.from_dict(_load(notebook))  # deep copy
+    _freeze_widgets(nb)
     cells = []
     opening = None  # the slide type of a left-out cell that opened a slide
     after_solution = False
@@ -289,17 +401,25 @@ def lecture_notebook(notebook) -> nbformat.NotebookNode:
             leave_out(cell)
             continue
         after_solution = False
+        extra_notes = _lecture_text(cell, LECTURE_NOTES_KEY)
         if cell.cell_type == "markdown":
             if LECTURE_TAG in tags:
                 keep(cell)
+                _add_notes(keep, extra_notes)
                 continue
-            shown, notes = _on_slide(cell.source, _slide_type(cell) in _OPENS_SLIDE)
+            slide_text = _lecture_text(cell, LECTURE_KEY)
+            if slide_text is not None:
+                heading, notes = _on_slide(cell.source, False)
+                if not cell.source.lstrip().startswith("#"):  # a bold lead-in: keep it in notes
+                    heading, notes = "", cell.source.strip()
+                shown = "\n\n".join(part for part in (heading, slide_text) if part)
+            else:
+                shown, notes = _on_slide(cell.source, _slide_type(cell) in _OPENS_SLIDE)
             if shown:
                 keep(nbformat.v4.new_markdown_cell(shown), _slide_type(cell))
             else:
                 leave_out(cell)
-            if notes:
-                keep(nbformat.v4.new_markdown_cell(notes), "notes")
+            _add_notes(keep, "\n\n".join(part for part in (extra_notes, notes) if part))
         elif cell.cell_type == "code":
             if not cell.get("outputs"):
                 leave_out(cell)
@@ -307,13 +427,219 @@ def lecture_notebook(notebook) -> nbformat.NotebookNode:
             if LECTURE_CODE_TAG not in tags:
                 cell.metadata["transient"] = {"remove_source": True}
             keep(cell)
+            _add_notes(keep, extra_notes)
         else:
             keep(cell)
-    nb.cells = cells
+    nb.cells = _fit_outputs(cells)
     return nb
 
 
-def _exporter():
+#: Most words a lecture slide shows outside its speaker notes (headings, bullets and outputs;
+#: a word is a run of characters with a letter or digit in it). The lecture view cuts long
+#: printed outputs and tables to fit, saying how much is left out; the browser test allows
+#: a little more (MathJax and table layout add a few).
+LECTURE_MAX_WORDS = 60
+
+_HIDDEN = re.compile(r"<(style|script|svg)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
+_TAG = re.compile(r"</?[A-Za-z!][^>]*>")  # a tag, not a "<=" in printed text
+_ROW = re.compile(r"<tr\b.*?</tr>\s*", re.DOTALL)
+
+#: Fewest table rows or printed lines worth showing: an output that cannot show as many
+#: within the slide's words goes whole to the speaker notes instead.
+_FEWEST = 3
+
+
+_MATH = re.compile(r"\$\$.+?\$\$|\$[^$\n]+\$", re.DOTALL)
+
+
+def _words(text: str) -> int:
+    """The words a reader sees in ``text`` (HTML tags, style sheets and drawings dropped;
+    a formula counts as one word)."""
+    text = html.unescape(_TAG.sub(" ", _HIDDEN.sub(" ", _MATH.sub(" x ", text))))
+    return sum(1 for token in text.split() if any(ch.isalnum() for ch in token))
+
+
+def _joined(value) -> str:
+    return "".join(value) if isinstance(value, list) else (value or "")
+
+
+def _more(count: int, what: str) -> str:
+    return f"⋯ {count} more {what}{'s' if count != 1 else ''} in the notebook"
+
+
+def _keep_first(items: list[str], fixed: int, budget: int) -> int:
+    """How many of ``items`` fit in ``budget`` words after ``fixed`` words, with a marker."""
+    total = fixed + sum(_words(item) for item in items)
+    if total <= budget:
+        return len(items)
+    used, count = fixed + _words(_more(len(items), "row")), 0
+    for item in items:
+        used += _words(item)
+        if used > budget:
+            break
+        count += 1
+    return count
+
+
+def _cut_table(table: str, budget: int) -> tuple[str, int] | None:
+    """A pandas HTML table cut to its first body rows within ``budget`` words, or None."""
+    head, sep, body = table.partition("<tbody>")
+    rows_html, end, tail = body.partition("</tbody>")
+    rows = _ROW.findall(rows_html)
+    if not sep or not end or not rows:
+        return (table, _words(table)) if _words(table) <= budget else None
+    count = _keep_first(rows, _words(head), budget)
+    if count < min(_FEWEST, len(rows)):
+        return None
+    kept = rows[:count]
+    if count < len(rows):
+        kept.append(f'<tr><td colspan="99"><em>{_more(len(rows) - count, "row")}</em></td></tr>')
+    table = head + sep + "".join(kept) + end + tail
+    return table, _words(table)
+
+
+def _cut_lines(text: str, budget: int) -> tuple[str, int] | None:
+    """The first lines of ``text`` within ``budget`` words, or None."""
+    lines = text.rstrip("\n").split("\n")
+    count = _keep_first(lines, 0, budget)
+    if count == len(lines):
+        return text, _words(text)
+    if count < min(_FEWEST, len(lines)):
+        return None
+    kept = lines[:count] + ([_more(len(lines) - count, "line")] if count < len(lines) else [])
+    text = "\n".join(kept) + "\n"
+    return text, _words(text)
+
+
+def _fit_output(output, budget: int) -> tuple[int, str | None]:
+    """Cut one output to ``budget`` words in place.
+
+    Returns:
+        The words it now shows, and None; or 0 and the output as Markdown for the speaker
+        notes when it cannot be shown usefully within the budget.
+    """
+    data = output.get("data", {})
+    if output.get("output_type") == "stream":
+        text = _joined(output.get("text"))
+        cut = _cut_lines(text, budget)
+        if cut is not None:
+            output["text"] = cut[0]
+            return cut[1], None
+        return 0, "```\n" + text.rstrip("\n") + "\n```"
+    if any(kind.startswith("image/") for kind in data):
+        return 0, None
+    if "text/html" in data:
+        table = _joined(data["text/html"])
+        cut = _cut_table(table, budget)
+        if cut is not None:
+            data["text/html"] = cut[0]
+            return cut[1], None
+        return 0, table
+    if "text/plain" in data:
+        text = _joined(data["text/plain"])
+        cut = _cut_lines(text, budget)
+        if cut is not None:
+            data["text/plain"] = cut[0]
+            return cut[1], None
+        return 0, "```\n" + text.rstrip("\n") + "\n```"
+    return 0, None
+
+
+_POINTER = "⋯ more output in the speaker notes (S)\n"
+
+
+def _fit_outputs(cells: list) -> list:
+    """Each lecture slide's outputs cut to :data:`LECTURE_MAX_WORDS` words, in order.
+
+    Markdown on the slide counts first; then each output in turn is shown whole, cut to
+    its first rows or lines (saying how many more the notebook has), or, when fewer than
+    three would fit, moved whole to the speaker notes with a one-line pointer left on the
+    slide. Figures cost no words.
+    """
+    budgets = []  # words left on the slide each cell is on
+    for cell in cells:
+        kind = _slide_type(cell)
+        if kind in _OPENS_SLIDE or not budgets:
+            budgets.append(LECTURE_MAX_WORDS)
+        if kind != "notes" and (
+            cell.cell_type == "markdown"
+            or not cell.get("metadata", {}).get("transient", {}).get("remove_source")
+        ):
+            budgets[-1] -= _words(cell.source)
+    fitted, slide, pointed = [], -1, set()
+    for cell in cells:
+        kind = _slide_type(cell)
+        if kind in _OPENS_SLIDE or slide < 0:
+            slide += 1
+        fitted.append(cell)
+        if cell.cell_type != "code" or kind == "notes":
+            continue
+        kept, moved = [], []
+        for output in cell.get("outputs", []):
+            used, to_notes = _fit_output(output, max(budgets[slide], 0))
+            if to_notes is None:
+                kept.append(output)
+                budgets[slide] -= used
+            else:
+                moved.append(to_notes)
+        if moved:
+            if slide not in pointed:  # one pointer per slide
+                pointed.add(slide)
+                kept.append(nbformat.v4.new_output("stream", name="stdout", text=_POINTER))
+                budgets[slide] -= _words(_POINTER)
+            cell.outputs = kept
+            notes = nbformat.v4.new_markdown_cell("\n\n".join(moved))
+            notes.metadata["slideshow"] = {"slide_type": "notes"}
+            fitted.append(notes)
+    return fitted
+
+
+def _widget_snapshot(state: dict, model_id: str) -> str | None:
+    """The saved state of an explorer widget as static HTML: its title, settings and result.
+
+    A deck has no kernel, so a widget cannot run in it; its last rendered state (the
+    notebook keeps it in its metadata) is shown instead, with a pointer to ``make app``.
+    """
+    root = state.get(model_id)
+    if root is None:
+        return None
+    parts, settings = [], []
+    for child in root.get("state", {}).get("children", []):
+        model = state.get(str(child).removeprefix("IPY_MODEL_"), {})
+        values = model.get("state", {})
+        if model.get("model_name") == "HTMLModel":
+            parts.append(values.get("value", ""))
+        elif "description" in values:
+            if "index" in values and "_options_labels" in values:
+                value = values["_options_labels"][values["index"]]
+            else:
+                value = values.get("value")
+            label = html.escape(str(values["description"]))
+            settings.append(f"{label} = {html.escape(str(value))}")
+    if not parts:
+        return None
+    title, results = parts[0], "".join(parts[1:])
+    return (
+        f"<div class='mobilecourse-widget'><p>{title} · {', '.join(settings)}</p>{results}"
+        "<p><em>Live, with its sliders: <code>make app</code></em></p></div>"
+    )
+
+
+def _freeze_widgets(nb: nbformat.NotebookNode) -> None:
+    """Replace each widget output by :func:`_widget_snapshot` of its saved state, in place."""
+    saved = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
+    state = saved.get("state", {})
+    for cell in nb.cells:
+        for output in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            view = output.get("data", {}).get(_WIDGET_VIEW)
+            if view is None:
+                continue
+            snapshot = _widget_snapshot(state, view.get("model_id", ""))
+            if snapshot is not None:
+                output["data"] = {"text/html": snapshot}
+
+
+def _exporter(lecture: bool):
     from jinja2 import DictLoader
     from nbconvert.exporters import SlidesExporter
 
@@ -326,6 +652,9 @@ def _exporter():
         # nbconvert's own defaults, made explicit: the template's CSS uses the height.
         reveal_width="960",
         reveal_height="700",
+        # A lecture slide shows results, not In[ ]/Out[ ] prompts.
+        exclude_input_prompt=lecture,
+        exclude_output_prompt=lecture,
         require_js_url=VENDOR["require.js"],
         jquery_url=VENDOR["jquery"],
         mathjax_url=f"{VENDOR['mathjax']}?config={MATHJAX_CONFIG}",
@@ -337,18 +666,24 @@ def _exporter():
     )
 
 
+def deck_name(notebook_path: str | os.PathLike, *, lecture: bool = True) -> str:
+    """The file name of a lesson's deck: ``NN_name.slides.html`` (lecture) or
+    ``NN_name.full.slides.html`` (every cell, code included)."""
+    stem = Path(notebook_path).stem
+    return stem + (DECK_SUFFIX if lecture else FULL_DECK_SUFFIX)
+
+
 def build_deck(
-    notebook_path: str | os.PathLike, out_dir: str | os.PathLike, *, lecture: bool = False
+    notebook_path: str | os.PathLike, out_dir: str | os.PathLike, *, lecture: bool = True
 ) -> Path:
     """Write the offline reveal.js deck of one lesson.
 
     Args:
         notebook_path: a lesson notebook, e.g. ``notebooks/02_depthwise_separable.ipynb``.
-        out_dir: the folder to write ``<notebook stem>.slides.html`` to; the
-            vendored files must be in its ``node_modules`` (``slides/`` after
-            ``npm ci --prefix slides``).
-        lecture: write the lecture view instead (:func:`lecture_notebook`), as
-            ``<notebook stem>.lecture.slides.html``.
+        out_dir: the folder to write the deck to; the vendored files must be in its
+            ``node_modules`` (``slides/`` after ``npm ci --prefix slides``).
+        lecture: the lecture deck (:func:`lecture_notebook`), ``<stem>.slides.html``;
+            with False, every cell with its code, ``<stem>.full.slides.html``.
 
     Returns:
         The path of the deck.
@@ -359,27 +694,27 @@ def build_deck(
     """
     out_dir = Path(out_dir)
     _check_vendor(out_dir)
-    return _write_deck(_exporter(), Path(notebook_path), out_dir, lecture)
+    return _write_deck(_exporter(lecture), Path(notebook_path), out_dir, lecture)
 
 
-def _write_deck(exporter, notebook_path: Path, out_dir: Path, lecture: bool = False) -> Path:
-    nb = _without_widgets(_load(notebook_path))
+def _write_deck(exporter, notebook_path: Path, out_dir: Path, lecture: bool) -> Path:
+    nb = _load(notebook_path)
     if lecture:
         nb = lecture_notebook(nb)
+    nb = _without_widgets(nb)
     resources = {"metadata": {"name": notebook_path.stem, "path": str(notebook_path.parent)}}
     body, _ = exporter.from_notebook_node(nb, resources=resources)
-    stem = notebook_path.stem + (".lecture" if lecture else "")
-    deck = out_dir / (stem + DECK_SUFFIX)
+    deck = out_dir / deck_name(notebook_path, lecture=lecture)
     # Written whole, then renamed: a failed build never leaves half a deck. The
     # temporary name still ends in .slides.html, so git ignores it too.
-    partial = deck.with_name(f"{stem}.partial{DECK_SUFFIX}")
+    partial = deck.with_name(f"{notebook_path.stem}.partial{DECK_SUFFIX}")
     partial.write_text(body, encoding="utf-8")
     partial.replace(deck)
     return deck
 
 
 def build_all(
-    notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike, *, lecture: bool = False
+    notebooks_dir: str | os.PathLike, out_dir: str | os.PathLike, *, lecture: bool = True
 ) -> list[Path]:
     """Write the deck of every lesson, ``notebooks_dir/[0-9][0-9]_*.ipynb``, sorted.
 
@@ -387,7 +722,8 @@ def build_all(
         notebooks_dir: the lessons' folder (``notebooks/``).
         out_dir: the folder for the decks, with the vendored files in its
             ``node_modules`` (``slides/``).
-        lecture: write the lecture views instead (:func:`build_deck`).
+        lecture: the lecture decks (default) or, with False, the full ones
+            (:func:`build_deck`).
 
     Returns:
         The decks' paths, in lesson order.
@@ -404,8 +740,85 @@ def build_all(
     lessons = lesson_paths(notebooks_dir)
     if not lessons:
         raise FileNotFoundError(f"no lesson notebooks (NN_name.ipynb) in {notebooks_dir}")
-    exporter = _exporter()
+    exporter = _exporter(lecture)
     return [_write_deck(exporter, lesson, out_dir, lecture) for lesson in lessons]
+
+
+#: The query that opens a deck as reveal.js's print view, one page per slide: fragments
+#: shown at once, and a slide never spread over several pages (figures are fitted first).
+PRINT_QUERY = "?print-pdf&pdfSeparateFragments=false&pdfMaxPagesPerSlide=1"
+
+#: Chromium for the handouts (``MOBILECOURSE_CHROMIUM`` overrides it).
+CHROMIUM = "/usr/bin/chromium"
+
+_PRINT_READY = """() => window.Reveal && document.documentElement.classList.contains('print-pdf')
+    && document.querySelectorAll('.pdf-page').length > 0
+    && Reveal.getSlides().every(slide => slide.hasAttribute('data-fitted'))"""
+
+
+def write_handouts(
+    decks: list, *, chromium: str | os.PathLike | None = None, browser=None
+) -> list[Path]:
+    """Print each deck to a PDF next to it, one page per slide (``NN_name.pdf``).
+
+    Chromium prints reveal.js's own print view (:data:`PRINT_QUERY`) of the deck, opened
+    from disk, after MathJax has typeset it and the figures are fitted: no network.
+
+    Args:
+        decks: deck files written by :func:`build_deck` or :func:`build_all`.
+        chromium: the Chromium executable (default: ``$MOBILECOURSE_CHROMIUM`` or
+            :data:`CHROMIUM`).
+        browser: a Playwright Chromium browser to print with instead (tests pass theirs).
+
+    Returns:
+        The PDFs' paths, in the order of ``decks``.
+
+    Raises:
+        FileNotFoundError: Chromium or a deck is missing.
+        ImportError: Playwright is not installed (``pip install -e ".[dev]"``).
+    """
+    decks = [Path(deck) for deck in decks]
+    for deck in decks:
+        if not deck.is_file():
+            raise FileNotFoundError(f"no deck {deck}: build it first (make slides)")
+    if browser is not None:
+        return [_print(browser, deck) for deck in decks]
+    chromium = Path(chromium or os.environ.get("MOBILECOURSE_CHROMIUM", CHROMIUM))
+    if not chromium.is_file():
+        raise FileNotFoundError(
+            f"the handouts need Chromium at {chromium} (Debian/Ubuntu: sudo apt-get install "
+            "chromium), or set MOBILECOURSE_CHROMIUM to its path"
+        )
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=str(chromium), args=["--no-sandbox", "--disable-gpu"]
+        )
+        try:
+            return [_print(browser, deck) for deck in decks]
+        finally:
+            browser.close()
+
+
+def _print(browser, deck: Path) -> Path:
+    page = browser.new_page(viewport={"width": 1280, "height": 720})
+    try:
+        page.goto(deck.resolve().as_uri() + PRINT_QUERY)
+        page.wait_for_function(_PRINT_READY, timeout=60_000)
+        page.evaluate("() => new Promise(done => MathJax.Hub.Queue(() => done(true)))")
+        pdf = deck.with_name(deck.name.removesuffix(DECK_SUFFIX) + ".pdf")
+        partial = pdf.with_name(pdf.stem + ".partial.pdf")
+        page.pdf(path=str(partial), prefer_css_page_size=True, print_background=True)
+        partial.replace(pdf)
+        return pdf
+    finally:
+        page.close()
+
+
+def pdf_page_count(pdf: str | os.PathLike) -> int:
+    """The number of pages of a PDF that Chromium wrote (its ``/Type /Page`` objects)."""
+    return len(re.findall(rb"/Type\s*/Page(?![a-zA-Z])", Path(pdf).read_bytes()))
 
 
 def expected_slide_count(notebook_path, *, horizontal: bool = False) -> int:

@@ -28,6 +28,8 @@ import pytest
 from mobilecourse.lessons import lesson_paths
 from mobilecourse.slides import (
     DECK_SUFFIX,
+    FULL_DECK_SUFFIX,
+    LECTURE_MAX_WORDS,
     VENDOR,
     VendorMissingError,
     build_all,
@@ -35,6 +37,7 @@ from mobilecourse.slides import (
     expected_slide_count,
     lecture_notebook,
     missing_vendor,
+    pdf_page_count,
 )
 
 REPO = Path(__file__).resolve().parents[1]
@@ -140,8 +143,19 @@ def _deck_dir(path: Path) -> Path:
 
 @pytest.fixture(scope="module")
 def decks(tmp_path_factory) -> list[Path]:
+    """The full decks (every cell, code included) and the lecture decks, in one folder."""
     out = _deck_dir(tmp_path_factory.mktemp("decks"))
-    return build_all(NOTEBOOKS, out)
+    return build_all(NOTEBOOKS, out, lecture=False) + build_all(NOTEBOOKS, out)
+
+
+@pytest.fixture(scope="module")
+def full_decks(decks) -> list[Path]:
+    return [deck for deck in decks if deck.name.endswith(FULL_DECK_SUFFIX)]
+
+
+@pytest.fixture(scope="module")
+def lecture_decks(decks) -> list[Path]:
+    return [deck for deck in decks if not deck.name.endswith(FULL_DECK_SUFFIX)]
 
 
 def _local_targets(deck: Path, parser: _DeckParser) -> list[str]:
@@ -157,10 +171,11 @@ def test_lessons_exist():
     assert len(LESSONS) >= 8, f"expected the course's lessons in {NOTEBOOKS}"
 
 
-def test_one_deck_per_lesson(decks):
-    assert [deck.name for deck in decks] == [p.stem + DECK_SUFFIX for p in LESSONS]
+def test_one_deck_per_lesson(decks, full_decks, lecture_decks):
+    assert [deck.name for deck in full_decks] == [p.stem + FULL_DECK_SUFFIX for p in LESSONS]
+    assert [deck.name for deck in lecture_decks] == [p.stem + DECK_SUFFIX for p in LESSONS]
     out = decks[0].parent
-    assert sorted(p.name for p in out.glob("*.html")) == [d.name for d in decks]
+    assert sorted(p.name for p in out.glob("*.html")) == sorted(d.name for d in decks)
     for deck in decks:
         assert deck.stat().st_size > 10_000, f"{deck.name} is suspiciously small"
 
@@ -215,8 +230,8 @@ def test_vendored_urls_point_at_files(decks):
             assert config.is_file(), f"{deck.name}: MathJax configuration {name} is not vendored"
 
 
-def test_decks_show_code_figures_and_math(decks):
-    for lesson, deck in zip(LESSONS, decks, strict=True):
+def test_full_decks_show_code_figures_and_math(full_decks):
+    for lesson, deck in zip(LESSONS, full_decks, strict=True):
         nb = nbformat.read(lesson, as_version=4)
         shown = [c for c in nb.cells if c.metadata.get("slideshow", {}).get("slide_type") != "skip"]
         pngs = sum(
@@ -236,8 +251,8 @@ def test_decks_show_code_figures_and_math(decks):
             assert "displayMath: [ ['$$','$$']" in text, f"{deck.name}: MathJax not set up for $$"
 
 
-def test_widgets_fall_back_to_their_text(decks):
-    for lesson, deck in zip(LESSONS, decks, strict=True):
+def test_widgets_fall_back_to_their_text(full_decks):
+    for lesson, deck in zip(LESSONS, full_decks, strict=True):
         text = deck.read_text(encoding="utf-8")
         assert "application/vnd.jupyter.widget" not in text, f"{deck.name}: widget state left"
         nb = nbformat.read(lesson, as_version=4)
@@ -249,8 +264,8 @@ def test_widgets_fall_back_to_their_text(decks):
                     assert shown.replace(">", "&gt;") in text, f"{deck.name}: {shown!r}"
 
 
-def test_deck_sections_match_expected_slide_count(decks):
-    for lesson, deck in zip(LESSONS, decks, strict=True):
+def test_deck_sections_match_expected_slide_count(full_decks, lecture_decks):
+    for lesson, deck in zip(LESSONS * 2, full_decks + lecture_decks, strict=True):
         parser = _parse(deck)
         assert parser.vertical == expected_slide_count(lesson), deck.name
         assert parser.columns == expected_slide_count(lesson, horizontal=True), deck.name
@@ -310,8 +325,8 @@ def test_expected_slide_count_uncounted_and_hidden():
 def test_synthetic_deck_matches_expected_count(tmp_path):
     path = tmp_path / "90_synthetic.ipynb"
     nbformat.write(_synthetic(), path)
-    deck = build_deck(path, _deck_dir(tmp_path / "out"))
-    assert deck == tmp_path / "out" / "90_synthetic.slides.html"
+    deck = build_deck(path, _deck_dir(tmp_path / "out"), lecture=False)
+    assert deck == tmp_path / "out" / "90_synthetic.full.slides.html"
     parser = _parse(deck)
     assert (parser.columns, parser.vertical) == (3, 6)
     assert parser.notes == 2  # the notes cell before the first slide stays a note too
@@ -423,8 +438,8 @@ def test_lecture_view_keeps_titles_results_and_moves_prose_to_notes():
 def test_lecture_deck_hides_code_and_has_speaker_notes(tmp_path):
     path = tmp_path / "90_lesson.ipynb"
     nbformat.write(_lesson_like(), path)
-    deck = build_deck(path, _deck_dir(tmp_path / "out"), lecture=True)
-    assert deck.name == "90_lesson.lecture.slides.html"
+    deck = build_deck(path, _deck_dir(tmp_path / "out"))
+    assert deck.name == "90_lesson.slides.html"
     parser = _parse(deck)
     assert parser.vertical == 6 and parser.notes >= 4
     html = deck.read_text(encoding="utf-8")
@@ -439,3 +454,202 @@ def test_lecture_view_of_each_lesson_keeps_its_slides(lesson):
     kinds = [c.metadata.slideshow.slide_type for c in lecture.cells]
     assert kinds.count("notes") >= 10  # the lesson's prose, as speaker notes
     assert not any("solution" in c.metadata.get("tags", []) for c in lecture.cells)
+
+
+def _md(text, slide_type="-", **metadata):
+    cell = nbformat.v4.new_markdown_cell(text)
+    cell.metadata = {"slideshow": {"slide_type": slide_type}, **metadata}
+    return cell
+
+
+def _printed(text, slide_type="-", **metadata):
+    cell = nbformat.v4.new_code_cell("print(...)  # CODE")
+    cell.metadata = {"slideshow": {"slide_type": slide_type}, **metadata}
+    cell.outputs = [nbformat.v4.new_output("stream", name="stdout", text=text)]
+    return cell
+
+
+def _visible(lecture) -> list:
+    return [c for c in lecture.cells if c.metadata.slideshow.slide_type != "notes"]
+
+
+def _notes(lecture) -> str:
+    return "\n".join(c.source for c in lecture.cells if c.metadata.slideshow.slide_type == "notes")
+
+
+def test_lecture_metadata_replaces_the_prose_and_adds_notes():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _md("# 90 · Title\n\nLONG_INTRO prose.", "slide", lecture="- GOAL_ONE\n- GOAL_TWO"),
+            _md(
+                "**Lead-in.** BOLD_PROSE.",
+                "subslide",
+                lecture="### OWN_HEADING\n\n$$ E = mc^2 $$",
+                lecture_notes="**Ask the room:** QUESTION?",
+            ),
+            _printed("RESULT\n", lecture_notes="**Stress:** NUMBER_TO_STRESS"),
+        ]
+    )
+    lecture = lecture_notebook(nb)
+    shown = "\n".join(c.source for c in _visible(lecture) if c.cell_type == "markdown")
+    assert "# 90 · Title" in shown and "GOAL_ONE" in shown and "LONG_INTRO" not in shown
+    assert "OWN_HEADING" in shown and "E = mc^2" in shown and "BOLD_PROSE" not in shown
+    assert "Lead-in" not in shown  # the lecture text replaces the bold lead-in heading
+    notes = _notes(lecture)
+    for expected in ("LONG_INTRO", "BOLD_PROSE", "QUESTION?", "NUMBER_TO_STRESS"):
+        assert expected in notes, expected
+    assert "# 90 · Title" not in notes  # the heading is on the slide, not repeated
+    # the cell's own notes come before the notes drawn from its prose
+    assert notes.index("QUESTION?") < notes.index("BOLD_PROSE")
+    assert expected_slide_count(lecture) == expected_slide_count(nb) == 2
+
+
+def test_lecture_metadata_must_be_text():
+    nb = nbformat.v4.new_notebook(cells=[_md("# Title", "slide", lecture=["- a\n", "- b"])])
+    assert "- a\n- b" in lecture_notebook(nb).cells[0].source  # nbformat's multi-line form
+    nb.cells[0].metadata["lecture"] = {"bullets": ["a"]}
+    with pytest.raises(TypeError, match="'lecture' must be Markdown text"):
+        lecture_notebook(nb)
+
+
+def _table(rows: int) -> nbformat.NotebookNode:
+    body = "".join(f"<tr><th>{i}</th><td>row{i} value{i}</td></tr>\n" for i in range(rows))
+    html = (
+        "<div><style scoped>.dataframe tbody tr th { vertical-align: top; }</style>"
+        '<table class="dataframe"><thead><tr><th></th><th>name</th></tr></thead>'
+        f"<tbody>\n{body}</tbody></table></div>"
+    )
+    cell = nbformat.v4.new_code_cell("df  # CODE")
+    cell.metadata = {"slideshow": {"slide_type": "-"}}
+    cell.outputs = [
+        nbformat.v4.new_output("execute_result", data={"text/html": html, "text/plain": "df"})
+    ]
+    return cell
+
+
+def _slide_words(cells) -> int:
+    from mobilecourse.slides import _words
+
+    total = 0
+    for cell in cells:
+        total += _words(cell.source) if cell.cell_type == "markdown" else 0
+        for output in cell.get("outputs", []):
+            text = output.get("text") or output.get("data", {}).get("text/html", "")
+            total += _words(text)
+    return total
+
+
+def test_long_outputs_are_cut_to_the_slide_and_say_so():
+    lines = "".join(f"line {i} with four words\n" for i in range(40))
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _md("## A table", "slide"),
+            _table(30),
+            _md("## Printed", "slide"),
+            _printed(lines),
+            _md("## Short", "slide"),
+            _printed("one short line\n"),
+        ]
+    )
+    lecture = lecture_notebook(nb)
+    visible = _visible(lecture)
+    table = visible[1].outputs[0]["data"]["text/html"]
+    kept = len(re.findall(r"<tr><th>\d", table))
+    assert 3 <= kept < 30 and f"⋯ {30 - kept} more rows in the notebook" in table
+    assert _slide_words(visible[:2]) <= LECTURE_MAX_WORDS
+    printed = visible[3].outputs[0]["text"]
+    shown = printed.count("with four words")
+    assert 3 <= shown < 40 and f"⋯ {40 - shown} more lines in the notebook" in printed
+    assert _slide_words(visible[2:4]) <= LECTURE_MAX_WORDS
+    assert visible[5].outputs[0]["text"] == "one short line\n"  # what fits is left alone
+    notebook_table = nb.cells[1].outputs[0]["data"]["text/html"]
+    assert len(re.findall(r"<tr><th>\d", notebook_table)) == 30  # the lecture cut a copy
+
+
+def test_an_output_that_cannot_show_three_rows_moves_to_the_notes():
+    words = " ".join(f"word{i}" for i in range(LECTURE_MAX_WORDS - 5))
+    nb = nbformat.v4.new_notebook(
+        cells=[_md("## Crowded", "slide", lecture=words), _table(12), _printed("after\n")]
+    )
+    lecture = lecture_notebook(nb)
+    visible = _visible(lecture)
+    assert [o.get("text") for o in visible[1].outputs] == [
+        "⋯ more output in the speaker notes (S)\n"
+    ]
+    assert len(re.findall(r"<tr><th>\d", _notes(lecture))) == 12  # whole, in the notes
+    # one pointer per slide; the next output is moved too, without a second pointer
+    assert visible[2].outputs == [] and "after" in _notes(lecture)
+
+
+def test_lecture_decks_show_each_widget_state_and_point_to_the_app(lecture_decks):
+    for lesson, deck in zip(LESSONS, lecture_decks, strict=True):
+        nb = nbformat.read(lesson, as_version=4)
+        state = (
+            nb.metadata.get("widgets", {})
+            .get("application/vnd.jupyter.widget-state+json", {})
+            .get("state", {})
+        )
+        views = [
+            output["data"]["application/vnd.jupyter.widget-view+json"]["model_id"]
+            for cell in nb.cells
+            for output in cell.get("outputs", [])
+            if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
+        ]
+        text = deck.read_text(encoding="utf-8")
+        assert text.count('<div class="mobilecourse-widget">') == len(views), deck.name
+        for model_id in views:
+            children = state[model_id]["state"]["children"]
+            last = state[children[-1].removeprefix("IPY_MODEL_")]["state"]
+            numbers = _NUMBER.findall(re.sub(r"<[^>]+>", " ", last["value"]))
+            assert numbers, model_id
+            missing = [n for n in numbers if n not in text]
+            assert not missing, f"{deck.name}: the saved result of {model_id} lacks {missing}"
+        if views:
+            assert "make app" in text
+        assert "application/vnd.jupyter.widget" not in text
+
+
+def test_lecture_decks_hide_code_and_prompts(lecture_decks):
+    for deck in lecture_decks:
+        text = deck.read_text(encoding="utf-8")
+        assert "mobilecourse.setup_notebook" not in text, deck.name
+        assert '<div class="jp-InputPrompt' not in text, deck.name
+        assert '<div class="jp-OutputPrompt' not in text, deck.name
+
+
+def test_pdf_page_count_counts_page_objects(tmp_path):
+    pdf = tmp_path / "three.pdf"
+    pdf.write_bytes(
+        b"%PDF-1.4\n1 0 obj << /Type /Pages /Kids [2 0 R 3 0 R 4 0 R] /Count 3 >> endobj\n"
+        b"2 0 obj << /Type /Page /Parent 1 0 R >> endobj\n"
+        b"3 0 obj <</Type/Page/Parent 1 0 R>> endobj\n"
+        b"4 0 obj << /Type /Page\n/Parent 1 0 R >> endobj\n%%EOF\n"
+    )
+    assert pdf_page_count(pdf) == 3
+
+
+_NUMBER = re.compile(r"\d+(?:[.,]\d+)*")
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_lecture_text_states_only_numbers_the_course_states(lesson):
+    """Slides and notes quote numbers; they never type new ones."""
+    nb = nbformat.read(lesson, as_version=4)
+    sources = [c.source for c in nb.cells if c.cell_type == "markdown"]
+    outputs = [
+        str(output.get("text", "")) + str(output.get("data", {}))
+        for c in nb.cells
+        for output in c.get("outputs", [])
+    ]
+    outputs.append(str(nb.metadata.get("widgets", {})))
+    known = "\n".join(sources + outputs + [(REPO / "INSTRUCTORS.md").read_text("utf-8")])
+    known_numbers = set(_NUMBER.findall(known))
+    unknown = []
+    for cell in nb.cells:
+        for key in ("lecture", "lecture_notes"):
+            text = cell.metadata.get(key)
+            if text is None:
+                continue
+            assert isinstance(text, str), f"{cell.id}: metadata {key} is not text"
+            unknown += [(cell.id, key, n) for n in _NUMBER.findall(text) if n not in known_numbers]
+    assert not unknown, f"numbers in lecture text found nowhere in the lesson: {unknown}"

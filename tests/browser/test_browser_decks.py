@@ -1,13 +1,23 @@
-"""Every lesson's reveal.js deck in Chromium, opened from disk: offline, typeset, complete.
+"""Every lesson's lecture deck in Chromium at 1280×720, opened from disk.
 
-The decks are built first (into ``slides/``, where ``node_modules`` lives). For each
-deck: every request the page makes stays on the local disk, none fails, MathJax has
-typeset every formula (no ``$`` delimiter is left in the slides' text), and reveal.js
-shows as many slides as the notebook's slide metadata defines. One slide of each deck is
-saved as a screenshot under ``build/screenshots/slides/`` for a person to look at.
+The decks are built first (into ``slides/``, where ``node_modules`` lives), as
+``make slides`` builds them. For each deck:
+
+* offline and complete: every request stays on the local disk and none fails, MathJax has
+  typeset every formula, reveal.js shows as many slides as the notebook defines;
+* every slide, horizontal and vertical, visited in turn (after the deck has fitted its
+  figures): its content does not overflow the slide area, it shows at most
+  ``MAX_WORDS`` words outside the speaker notes, no figure is cut by the slide's edges;
+  and over the deck, the median slide shows at most ``MEDIAN_WORDS`` words, at most
+  15 % of the slides show code, and at least 90 % of the content slides have notes;
+* its PDF handout has one page per slide.
+
+The counts per deck go to ``build/screenshots/slides/report.md``, and three slides of
+each deck (its title, its first figure, its first table) to PNGs next to it.
 """
 
 import re
+import statistics
 
 import pytest
 from browser_support import REPO, SCREENSHOTS
@@ -17,6 +27,41 @@ from mobilecourse.lessons import lesson_paths
 
 SLIDES_DIR = REPO / "slides"
 LOCAL = ("file://", "data:", "about:", "blob:")
+LESSONS = [p.stem for p in lesson_paths()]
+WIDTH, HEIGHT = 1280, 720
+#: The issue's limits: words per slide outside the notes, and the median over a deck.
+MAX_WORDS, MEDIAN_WORDS = 70, 50
+REPORT = SCREENSHOTS / "slides" / "report.md"
+
+# What one slide shows: words outside the notes (drawings, scripts and styles dropped),
+# its overflow, figures cut by its edges, visible code, notes.
+_MEASURE = """(slide) => {
+    const copy = slide.cloneNode(true);
+    copy.querySelectorAll('aside.notes, script, style, svg, .MathJax_Preview').forEach(
+        e => e.remove());
+    const words = (copy.textContent || '').split(/\\s+/)
+        .filter(w => /[A-Za-z0-9]/.test(w)).length;
+    const box = slide.getBoundingClientRect();
+    const cut = [...slide.querySelectorAll('img, svg')].filter(f => {
+        const r = f.getBoundingClientRect();
+        return r.width > 0 && (r.bottom > box.bottom + 1 || r.right > box.right + 1
+            || r.top < box.top - 1 || r.left < box.left - 1);
+    }).length;
+    const code = [...slide.querySelectorAll('.jp-CodeCell .jp-InputArea')]
+        .filter(e => e.getBoundingClientRect().height > 0).length;
+    const heading = slide.querySelector('h1, h2, h3');
+    return {
+        words,
+        overflow: slide.scrollHeight - Reveal.getConfig().height,
+        cut,
+        code: code > 0,
+        notes: (slide.querySelector('aside.notes') || {textContent: ''}).textContent.trim()
+            .length > 0,
+        figure: slide.querySelector('.jp-OutputArea-output img') !== null,
+        table: slide.querySelector('table') !== null,
+        title: heading ? heading.textContent.replace('¶', '').trim() : '',
+    };
+}"""
 
 
 @pytest.fixture(scope="module")
@@ -28,17 +73,27 @@ def decks():
     return {deck.name.removesuffix(slides.DECK_SUFFIX): deck for deck in built}
 
 
+@pytest.fixture(scope="module")
+def report():
+    rows = {}
+    yield rows
+    REPORT.parent.mkdir(parents=True, exist_ok=True)
+    lines = [
+        "| deck | slides | overflowing | words median | words max | with code | with notes "
+        "| PDF pages |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    lines += [rows[name] for name in sorted(rows)]
+    REPORT.write_text("\n".join(lines) + "\n", encoding="utf-8")
+
+
 def _has_math(notebook) -> bool:
     text = notebook.read_text(encoding="utf-8")
     return bool(re.search(r"\$[^$\s][^$]*\$", text))
 
 
-@pytest.mark.parametrize("lesson", [p.stem for p in lesson_paths()])
-def test_deck_is_offline_typeset_and_complete(decks, page, lesson):
-    deck = decks[lesson]
-    requests, failures = [], []
-    page.on("request", lambda request: requests.append(request.url))
-    page.on("requestfailed", lambda request: failures.append(request.url))
+def _open(page, deck):
+    page.set_viewport_size({"width": WIDTH, "height": HEIGHT})
     page.goto(deck.as_uri())
     page.wait_for_function(
         "() => window.Reveal && Reveal.isReady && Reveal.isReady()", timeout=30_000
@@ -46,6 +101,49 @@ def test_deck_is_offline_typeset_and_complete(decks, page, lesson):
     page.evaluate(  # resolves once MathJax has processed its whole queue
         "() => new Promise(done => MathJax.Hub.Queue(() => done(true)))"
     )
+    page.evaluate("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
+
+
+def _show(page, index):
+    """Go to slide ``index`` and wait until MathJax and the deck's fitting are done."""
+    page.evaluate(
+        "i => { const at = Reveal.getIndices(Reveal.getSlides()[i]); Reveal.slide(at.h, at.v); }",
+        index,
+    )
+    page.wait_for_function(
+        "i => Reveal.getCurrentSlide() === Reveal.getSlides()[i]", arg=index, timeout=5_000
+    )
+    page.wait_for_function(  # the slide change re-renders its formulas, then fits figures
+        """() => {
+            const slide = Reveal.getCurrentSlide();
+            const onSlide = e => !e.closest('aside.notes');
+            const sources = [...slide.querySelectorAll('script[type^="math/tex"]')]
+                .filter(onSlide).length;
+            const shown = [...slide.querySelectorAll('.MathJax_CHTML')].filter(onSlide).filter(
+                e => e.getBoundingClientRect().width > 0 && !e.closest('.MathJax_Processing')
+            );
+            return shown.length === sources && slide.hasAttribute('data-fitted');
+        }""",
+        timeout=10_000,
+    )
+    # and until nothing moves any more (a late formula or font makes the deck fit again)
+    state = "() => [Reveal.getCurrentSlide().scrollHeight, Reveal.getCurrentSlide().dataset.fitted]"
+    before = page.evaluate(state)
+    for _ in range(20):
+        page.wait_for_timeout(150)
+        now = page.evaluate(state)
+        if now == before:
+            return
+        before = now
+
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_deck_is_offline_typeset_and_complete(decks, page, lesson):
+    deck = decks[lesson]
+    requests, failures = [], []
+    page.on("request", lambda request: requests.append(request.url))
+    page.on("requestfailed", lambda request: failures.append(request.url))
+    _open(page, deck)
     external = [url for url in requests if not url.startswith(LOCAL)]
     assert external == [], external
     assert failures == [], failures
@@ -67,38 +165,47 @@ def test_deck_is_offline_typeset_and_complete(decks, page, lesson):
     if _has_math(notebook):
         assert typeset > 0
 
-    # one slide for a person to look at: the first with a figure (a plotted output and the
-    # code above it), else the first with a formula, else the second
-    index = page.evaluate(
-        """() => {
-            const slides = Reveal.getSlides();
-            const first = sel => slides.findIndex(s => s.querySelector(sel));
-            for (const sel of ['.jp-OutputArea-output img', '.MathJax_CHTML, .mjx-chtml']) {
-                const i = first(sel);
-                if (i >= 0) return i;
-            }
-            return Math.min(1, slides.length - 1);
-        }"""
-    )
-    page.evaluate("Reveal.configure({transition: 'none', backgroundTransition: 'none'})")
-    page.evaluate(
-        "i => { const at = Reveal.getIndices(Reveal.getSlides()[i]); Reveal.slide(at.h, at.v); }",
-        index,
-    )
-    page.wait_for_function(
-        "i => Reveal.getCurrentSlide() === Reveal.getSlides()[i]", arg=index, timeout=5_000
-    )
-    page.wait_for_function(  # the slide change re-renders its formulas, asynchronously
-        """() => {
-            const slide = Reveal.getCurrentSlide();
-            const sources = slide.querySelectorAll('script[type^="math/tex"]').length;
-            const shown = [...slide.querySelectorAll('.MathJax_CHTML')].filter(
-                e => e.getBoundingClientRect().width > 0 && !e.closest('.MathJax_Processing')
-            );
-            return shown.length === sources;
-        }""",
-        timeout=10_000,
-    )
+
+@pytest.mark.parametrize("lesson", LESSONS)
+def test_every_slide_fits_and_has_notes(decks, browser, page, report, lesson):
+    deck = decks[lesson]
+    _open(page, deck)
+    count = page.evaluate("Reveal.getSlides().length")
+    measured = []
+    for index in range(count):
+        _show(page, index)
+        measured.append(page.evaluate(_MEASURE, page.evaluate_handle("Reveal.getCurrentSlide()")))
     folder = SCREENSHOTS / "slides"
     folder.mkdir(parents=True, exist_ok=True)
-    page.screenshot(path=folder / f"{lesson}.png")
+    for old in folder.glob(f"{lesson}-*.png"):
+        old.unlink()
+    picks = [0]  # the title, the first figure, the first table (else the next slides)
+    for kind in ("figure", "table"):
+        found = [i for i, m in enumerate(measured) if m[kind] and i not in picks]
+        picks.append(found[0] if found else next(i for i in range(count) if i not in picks))
+    for shot, index in enumerate(picks, start=1):
+        _show(page, index)
+        page.screenshot(path=folder / f"{lesson}-{shot}.png")
+
+    pdf = slides.write_handouts([deck], browser=browser)[0]
+    pages = slides.pdf_page_count(pdf)
+    words = [m["words"] for m in measured]
+    content = measured[1:]  # all but the title slide
+    with_code = sum(m["code"] for m in measured)
+    with_notes = sum(m["notes"] for m in content)
+    report[lesson] = (
+        f"| {lesson} | {count} | {sum(m['overflow'] > 1 for m in measured)} | "
+        f"{statistics.median(words):g} | {max(words)} | {with_code} | "
+        f"{with_notes} of {len(content)} | {pages} |"
+    )
+    where = lambda m: f"slide {measured.index(m) + 1} '{m['title']}'"  # noqa: E731
+    over = [f"{where(m)} by {m['overflow']} px" for m in measured if m["overflow"] > 1]
+    assert not over, f"{deck.name}: content overflows the slide area: {over}"
+    wordy = [f"{where(m)}: {m['words']} words" for m in measured if m["words"] > MAX_WORDS]
+    assert not wordy, f"{deck.name}: more than {MAX_WORDS} words outside the notes: {wordy}"
+    cut = [where(m) for m in measured if m["cut"]]
+    assert not cut, f"{deck.name}: figures cut by the slide's edges: {cut}"
+    assert statistics.median(words) <= MEDIAN_WORDS, f"{deck.name}: median words {words}"
+    assert with_code <= 0.15 * count, f"{deck.name}: code on {with_code} of {count} slides"
+    assert with_notes >= 0.9 * len(content), f"{deck.name}: notes on {with_notes} slides"
+    assert pages == count, f"{pdf.name}: {pages} pages for {count} slides"
