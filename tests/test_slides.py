@@ -29,6 +29,7 @@ from mobilecourse.lessons import lesson_paths
 from mobilecourse.slides import (
     DECK_SUFFIX,
     FULL_DECK_SUFFIX,
+    LECTURE_CODE_TAG,
     LECTURE_MAX_WORDS,
     VENDOR,
     VendorMissingError,
@@ -653,3 +654,12 @@ def test_lecture_text_states_only_numbers_the_course_states(lesson):
             assert isinstance(text, str), f"{cell.id}: metadata {key} is not text"
             unknown += [(cell.id, key, n) for n in _NUMBER.findall(text) if n not in known_numbers]
     assert not unknown, f"numbers in lecture text found nowhere in the lesson: {unknown}"
+
+
+@pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
+def test_code_shown_on_lecture_slides_is_short(lesson):
+    nb = nbformat.read(lesson, as_version=4)
+    shown = [c for c in nb.cells if LECTURE_CODE_TAG in c.metadata.get("tags", [])]
+    for cell in shown:
+        assert cell.cell_type == "code" and cell.outputs, cell.id
+        assert len(cell.source.splitlines()) <= 10, f"{cell.id}: too long for a slide"
