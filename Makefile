@@ -13,7 +13,7 @@ help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (127.0.0.1)"
 	@echo "make test       set up .venv and run every test, notebooks included"
 	@echo "make bench      run every lesson headless and write build/bench.md and build/bench.json"
-	@echo "make slides     build the offline reveal.js decks slides/NN_name.slides.html (needs npm)"
+	@echo "make slides     build the offline lecture decks slides/NN_name.slides.html and their PDFs (needs npm, chromium)"
 	@echo "make app        serve the cost calculators as a web app (Voila, 127.0.0.1:8866)"
 	@echo "make release    write the student copy of the lessons to build/student (OUT=dir)"
 	@echo "make clean      remove caches, build output and built decks (keeps .venv)"
@@ -73,7 +73,7 @@ bench: setup
 	$(BIN)/python -m mobilecourse bench
 
 clean:
-	rm -rf build .pytest_cache .hypothesis .ruff_cache *.egg-info slides/*.slides.html
+	rm -rf build .pytest_cache .hypothesis .ruff_cache *.egg-info slides/*.slides.html slides/*.pdf
 	find . -path ./$(VENV) -prune -o \( -name __pycache__ -o -name .ipynb_checkpoints \) -type d -print0 \
 	  | xargs -0 rm -rf
 

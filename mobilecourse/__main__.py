@@ -361,7 +361,11 @@ def _slides(args) -> int:
     for deck in decks:
         print(deck)
     if not (args.full or args.no_pdf):
-        for pdf in slides.write_handouts(decks):
+        try:
+            pdfs = slides.write_handouts(decks)
+        except (FileNotFoundError, ImportError) as err:
+            raise RuntimeError(f"the decks are written, but not their PDFs: {err}") from err
+        for pdf in pdfs:
             print(f"{pdf} ({slides.pdf_page_count(pdf)} pages)")
     return 0
 
