@@ -212,6 +212,9 @@ function mobilecourseFit(slide) {
 
 _WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 
+#: The class of the static snapshot that stands for a widget in a lecture deck.
+_WIDGET_CLASS = "mobilecourse-widget"
+
 
 class VendorMissingError(RuntimeError):
     """The vendored reveal.js/MathJax/require.js/jQuery files are not installed."""
@@ -548,54 +551,74 @@ def _fit_output(output, budget: int) -> tuple[int, str | None]:
 _POINTER = "⋯ more output in the speaker notes (S)\n"
 
 
-def _fit_outputs(cells: list) -> list:
-    """Each lecture slide's outputs cut to :data:`LECTURE_MAX_WORDS` words, in order.
+def _rank(output) -> int:
+    """Which outputs of a slide get its words first: widgets, then tables, then printouts."""
+    data = output.get("data", {})
+    if _WIDGET_CLASS in _joined(data.get("text/html")):
+        return 0
+    return 1 if "text/html" in data or any(k.startswith("image/") for k in data) else 2
 
-    Markdown on the slide counts first; then each output in turn is shown whole, cut to
-    its first rows or lines (saying how many more the notebook has), or, when fewer than
-    three would fit, moved whole to the speaker notes with a one-line pointer left on the
-    slide. Figures cost no words.
+
+def _fit_outputs(cells: list) -> list:
+    """Each lecture slide's outputs cut to :data:`LECTURE_MAX_WORDS` words.
+
+    Markdown (and code shown) on the slide counts first. The outputs then share what is
+    left, a widget's saved state first, then tables and figures, then printed lines: each
+    is shown whole, cut to its first rows or lines (saying how many more the notebook
+    has), or, when fewer than three would fit, moved whole to the speaker notes, with one
+    pointer left on the slide. Figures cost no words; the slide keeps its order.
     """
-    budgets = []  # words left on the slide each cell is on
-    for cell in cells:
-        kind = _slide_type(cell)
-        if kind in _OPENS_SLIDE or not budgets:
-            budgets.append(LECTURE_MAX_WORDS)
-        if kind != "notes" and (
-            cell.cell_type == "markdown"
-            or not cell.get("metadata", {}).get("transient", {}).get("remove_source")
-        ):
-            budgets[-1] -= _words(cell.source)
-    fitted, slide, pointed = [], -1, set()
-    for cell in cells:
-        kind = _slide_type(cell)
-        if kind in _OPENS_SLIDE or slide < 0:
-            slide += 1
+    slides: list[list[int]] = []  # the indices of the cells on each slide
+    for index, cell in enumerate(cells):
+        if _slide_type(cell) in _OPENS_SLIDE or not slides:
+            slides.append([])
+        slides[-1].append(index)
+    moved: dict[int, list[str]] = {}  # cell index -> outputs moved to the notes
+    dropped: set[int] = set()  # id() of the outputs moved
+    for members in slides:
+        budget = LECTURE_MAX_WORDS
+        outputs = []
+        for index in members:
+            cell = cells[index]
+            if _slide_type(cell) == "notes":
+                continue
+            transient = cell.get("metadata", {}).get("transient", {})
+            if cell.cell_type == "markdown" or not transient.get("remove_source"):
+                budget -= _words(cell.source)
+            if cell.cell_type == "code":
+                outputs += [(index, output) for output in cell.get("outputs", [])]
+        pointer = False
+        for index, output in sorted(outputs, key=lambda item: _rank(item[1])):
+            if _rank(output) == 0:  # a widget's state is what its slide is for
+                budget -= _words(_joined(output["data"]["text/html"]))
+                continue
+            used, to_notes = _fit_output(output, max(budget, 0))
+            budget -= used
+            if to_notes is not None:
+                if not pointer:
+                    pointer = True
+                    budget -= _words(_POINTER)
+                moved.setdefault(index, []).append(to_notes)
+                dropped.add(id(output))
+    fitted, pointed = [], set()
+    for index, cell in enumerate(cells):
         fitted.append(cell)
-        if cell.cell_type != "code" or kind == "notes":
+        if index not in moved:
             continue
-        kept, moved = [], []
-        for output in cell.get("outputs", []):
-            used, to_notes = _fit_output(output, max(budgets[slide], 0))
-            if to_notes is None:
-                kept.append(output)
-                budgets[slide] -= used
-            else:
-                moved.append(to_notes)
-        if moved:
-            if slide not in pointed:  # one pointer per slide
-                pointed.add(slide)
-                kept.append(nbformat.v4.new_output("stream", name="stdout", text=_POINTER))
-                budgets[slide] -= _words(_POINTER)
-            cell.outputs = kept
-            notes = nbformat.v4.new_markdown_cell("\n\n".join(moved))
-            notes.metadata["slideshow"] = {"slide_type": "notes"}
-            fitted.append(notes)
+        cell.outputs = [output for output in cell.outputs if id(output) not in dropped]
+        slide = next(n for n, members in enumerate(slides) if index in members)
+        if slide not in pointed:  # one pointer per slide
+            pointed.add(slide)
+            cell.outputs.append(nbformat.v4.new_output("stream", name="stdout", text=_POINTER))
+        notes = nbformat.v4.new_markdown_cell("\n\n".join(moved[index]))
+        notes.metadata["slideshow"] = {"slide_type": "notes"}
+        fitted.append(notes)
     return fitted
 
 
-def _widget_snapshot(state: dict, model_id: str) -> str | None:
-    """The saved state of an explorer widget as static HTML: its title, settings and result.
+def _widget_snapshot(state: dict, model_id: str) -> tuple[str, str] | None:
+    """The saved state of an explorer widget: its title and results as static HTML, and
+    its settings as a sentence for the speaker notes.
 
     A deck has no kernel, so a widget cannot run in it; its last rendered state (the
     notebook keeps it in its metadata) is shown instead, with a pointer to ``make app``.
@@ -614,19 +637,20 @@ def _widget_snapshot(state: dict, model_id: str) -> str | None:
                 value = values["_options_labels"][values["index"]]
             else:
                 value = values.get("value")
-            label = html.escape(str(values["description"]))
-            settings.append(f"{label} = {html.escape(str(value))}")
+            settings.append(f"{values['description']} = {value}")
     if not parts:
         return None
     title, results = parts[0], "".join(parts[1:])
-    return (
-        f"<div class='mobilecourse-widget'><p>{title} · {', '.join(settings)}</p>{results}"
+    shown = (
+        f"<div class='{_WIDGET_CLASS}'><p>{title}</p>{results}"
         "<p><em>Live, with its sliders: <code>make app</code></em></p></div>"
     )
+    return shown, "Saved settings of the explorer: " + ", ".join(settings) + "."
 
 
 def _freeze_widgets(nb: nbformat.NotebookNode) -> None:
-    """Replace each widget output by :func:`_widget_snapshot` of its saved state, in place."""
+    """Replace each widget output by :func:`_widget_snapshot` of its saved state, in place;
+    its settings join the cell's speaker notes."""
     saved = nb.metadata.get("widgets", {}).get("application/vnd.jupyter.widget-state+json", {})
     state = saved.get("state", {})
     for cell in nb.cells:
@@ -636,7 +660,9 @@ def _freeze_widgets(nb: nbformat.NotebookNode) -> None:
                 continue
             snapshot = _widget_snapshot(state, view.get("model_id", ""))
             if snapshot is not None:
-                output["data"] = {"text/html": snapshot}
+                output["data"] = {"text/html": snapshot[0]}
+                notes = _lecture_text(cell, LECTURE_NOTES_KEY)
+                cell.metadata[LECTURE_NOTES_KEY] = "\n\n".join(filter(None, (notes, snapshot[1])))
 
 
 def _exporter(lecture: bool):
