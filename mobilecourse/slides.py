@@ -125,6 +125,9 @@ html:not(.print-pdf) .reveal .slides > section > section {
 /* Wide figures and long code lines stay within the slide's width. */
 .reveal .slides section img { max-width: 100%; height: auto; }
 .reveal .slides section pre { white-space: pre-wrap; overflow-wrap: anywhere; }
+/* Tables of results: compact rows, so a table and its heading fit one slide. */
+.reveal .slides section .jp-OutputArea-output table td,
+.reveal .slides section .jp-OutputArea-output table th { padding: 0.1em 0.5em; line-height: 1.2; }
 /* A widget's saved state (lecture decks): its drawing kept small beside its table. */
 .reveal .mobilecourse-widget svg { max-height: 240px; width: auto; height: auto; }
 </style>
@@ -441,7 +444,7 @@ def lecture_notebook(notebook) -> nbformat.NotebookNode:
 #: a word is a run of characters with a letter or digit in it). The lecture view cuts long
 #: printed outputs and tables to fit, saying how much is left out; the browser test allows
 #: a little more (MathJax and table layout add a few).
-LECTURE_MAX_WORDS = 60
+LECTURE_MAX_WORDS = 55
 
 _HIDDEN = re.compile(r"<(style|script|svg)\b.*?</\1>", re.DOTALL | re.IGNORECASE)
 _TAG = re.compile(r"</?[A-Za-z!][^>]*>")  # a tag, not a "<=" in printed text
