@@ -45,6 +45,7 @@ __all__ = [
     "LECTURE_KEY",
     "LECTURE_MAX_WORDS",
     "LECTURE_NOTES_KEY",
+    "LECTURE_SLIDE_KEY",
     "PRINT_QUERY",
     "MATHJAX_CONFIG",
     "REVEAL_PREFIX",
@@ -125,9 +126,12 @@ html:not(.print-pdf) .reveal .slides > section > section {
 /* Wide figures and long code lines stay within the slide's width. */
 .reveal .slides section img { max-width: 100%; height: auto; }
 .reveal .slides section pre { white-space: pre-wrap; overflow-wrap: anywhere; }
-/* Tables of results: compact rows, so a table and its heading fit one slide. */
+/* Tables of results: compact rows and small type, so a table and its heading fit one slide;
+   long column names wrap instead of pushing the table off the slide. */
+.reveal .slides section .jp-OutputArea-output table { font-size: 0.8em; }
 .reveal .slides section .jp-OutputArea-output table td,
 .reveal .slides section .jp-OutputArea-output table th { padding: 0.1em 0.5em; line-height: 1.2; }
+.reveal .slides section .jp-OutputArea-output table th { overflow-wrap: anywhere; }
 /* A widget's saved state (lecture decks): its drawing kept small beside its table. */
 .reveal .mobilecourse-widget svg { max-height: 240px; width: auto; height: auto; }
 </style>
@@ -311,6 +315,10 @@ def _add_notes(keep, text: str | None) -> None:
         keep(nbformat.v4.new_markdown_cell(text), "notes")
 
 
+#: A cell's metadata key for its slide type in the lecture view only: ``"subslide"`` starts
+#: a slide of its own where the notebook runs on (a crowded slide split in two).
+LECTURE_SLIDE_KEY = "lecture_slide_type"
+
 #: The tag of an exercise's solution cell (the release empties it; the lecture drops it
 #: and the check cell after it, leaving the task as a "your turn" slide).
 _SOLUTION_TAG = "solution"
@@ -396,6 +404,14 @@ def lecture_notebook(notebook) -> nbformat.NotebookNode:
 
     for cell in nb.cells:
         tags = _tags(cell)
+        override = cell.get("metadata", {}).get(LECTURE_SLIDE_KEY)
+        if override is not None:
+            if override not in ("slide", "subslide", "fragment", "-"):
+                raise ValueError(
+                    f"cell {cell.get('id', '?')}: metadata {LECTURE_SLIDE_KEY!r} is "
+                    f"{override!r}; allowed: 'slide', 'subslide', 'fragment', '-'"
+                )
+            cell.metadata["slideshow"] = {"slide_type": override}
         if _slide_type(cell) == "skip":
             continue
         if cell.cell_type == "code" and _SOLUTION_TAG in tags:

@@ -32,6 +32,7 @@ from mobilecourse.slides import (
     FULL_DECK_SUFFIX,
     LECTURE_CODE_TAG,
     LECTURE_MAX_WORDS,
+    LECTURE_SLIDE_KEY,
     VENDOR,
     VendorMissingError,
     build_all,
@@ -267,10 +268,12 @@ def test_widgets_fall_back_to_their_text(full_decks):
 
 
 def test_deck_sections_match_expected_slide_count(full_decks, lecture_decks):
-    for lesson, deck in zip(LESSONS * 2, full_decks + lecture_decks, strict=True):
+    views = [nbformat.read(p, as_version=4) for p in LESSONS]
+    views += [lecture_notebook(p) for p in LESSONS]
+    for view, deck in zip(views, full_decks + lecture_decks, strict=True):
         parser = _parse(deck)
-        assert parser.vertical == expected_slide_count(lesson), deck.name
-        assert parser.columns == expected_slide_count(lesson, horizontal=True), deck.name
+        assert parser.vertical == expected_slide_count(view), deck.name
+        assert parser.columns == expected_slide_count(view, horizontal=True), deck.name
         assert parser.columns > 1, f"{deck.name}: a deck of a single slide"
 
 
@@ -452,7 +455,13 @@ def test_lecture_deck_hides_code_and_has_speaker_notes(tmp_path):
 @pytest.mark.parametrize("lesson", LESSONS, ids=lambda p: p.stem)
 def test_lecture_view_of_each_lesson_keeps_its_slides(lesson):
     lecture = lecture_notebook(lesson)
-    assert expected_slide_count(lecture) == expected_slide_count(lesson)
+    nb = nbformat.read(lesson, as_version=4)
+    splits = sum(c.metadata.get(LECTURE_SLIDE_KEY) == "subslide" for c in nb.cells)
+    # every section of the notebook, and a slide more for each crowded slide split in two
+    assert expected_slide_count(lecture) == expected_slide_count(nb) + splits
+    assert expected_slide_count(lecture, horizontal=True) == expected_slide_count(
+        nb, horizontal=True
+    )
     kinds = [c.metadata.slideshow.slide_type for c in lecture.cells]
     assert kinds.count("notes") >= 10  # the lesson's prose, as speaker notes
     assert not any("solution" in c.metadata.get("tags", []) for c in lecture.cells)
@@ -693,3 +702,20 @@ def test_cli_writes_the_lecture_decks_and_says_when_chromium_is_missing(tmp_path
     assert "Traceback" not in done.stderr
     assert sorted(p.name for p in out.glob("*.html")) == [p.stem + DECK_SUFFIX for p in LESSONS]
     assert not list(out.glob("*.pdf"))
+
+
+def test_a_crowded_slide_can_be_split_in_the_lecture_view_only():
+    nb = nbformat.v4.new_notebook(
+        cells=[
+            _md("## One notebook slide", "slide"),
+            _md("**Second topic.** More text.", "fragment", lecture_slide_type="subslide"),
+            _printed("a result\n"),
+        ]
+    )
+    lecture = lecture_notebook(nb)
+    assert (expected_slide_count(nb), expected_slide_count(lecture)) == (1, 2)
+    assert "### Second topic" in _visible(lecture)[1].source
+    assert nb.cells[1].metadata.slideshow.slide_type == "fragment"  # the notebook is unchanged
+    nb.cells[1].metadata[LECTURE_SLIDE_KEY] = "page"
+    with pytest.raises(ValueError, match="'lecture_slide_type' is 'page'; allowed: 'slide'"):
+        lecture_notebook(nb)

@@ -7,7 +7,8 @@ The decks are built first (into ``slides/``, where ``node_modules`` lives), as
   typeset every formula, reveal.js shows as many slides as the notebook defines;
 * every slide, horizontal and vertical, visited in turn (after the deck has fitted its
   figures): its content does not overflow the slide area, it shows at most
-  ``MAX_WORDS`` words outside the speaker notes, no figure is cut by the slide's edges;
+  ``MAX_WORDS`` words outside the speaker notes, no figure is cut by the slide's edges
+  and no output (a wide table) runs off its right edge;
   and over the deck, the median slide shows at most ``MEDIAN_WORDS`` words, at most
   15 % of the slides show code, and at least 90 % of the content slides have notes;
 * its PDF handout has one page per slide.
@@ -47,6 +48,10 @@ _MEASURE = """(slide) => {
         return r.width > 0 && (r.bottom > box.bottom + 1 || r.right > box.right + 1
             || r.top < box.top - 1 || r.left < box.left - 1);
     }).length;
+    // an output (a wide table, a long line) cut at the right edge
+    const wide = [...slide.querySelectorAll('.jp-OutputArea-output, .jp-InputArea')].filter(
+        e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > box.right + 1
+    ).length;
     const code = [...slide.querySelectorAll('.jp-CodeCell .jp-InputArea')]
         .filter(e => e.getBoundingClientRect().height > 0).length;
     const heading = slide.querySelector('h1, h2, h3');
@@ -54,6 +59,7 @@ _MEASURE = """(slide) => {
         words,
         overflow: slide.scrollHeight - Reveal.getConfig().height,
         cut,
+        wide,
         code: code > 0,
         notes: (slide.querySelector('aside.notes') || {textContent: ''}).textContent.trim()
             .length > 0,
@@ -149,7 +155,8 @@ def test_deck_is_offline_typeset_and_complete(decks, page, lesson):
     assert failures == [], failures
 
     notebook = REPO / "notebooks" / f"{lesson}.ipynb"
-    assert page.evaluate("Reveal.getTotalSlides()") == slides.expected_slide_count(notebook)
+    lecture = slides.lecture_notebook(notebook)
+    assert page.evaluate("Reveal.getTotalSlides()") == slides.expected_slide_count(lecture)
     assert page.evaluate("Reveal.getHorizontalSlides().length") == slides.expected_slide_count(
         notebook, horizontal=True
     )
@@ -205,6 +212,8 @@ def test_every_slide_fits_and_has_notes(decks, browser, page, report, lesson):
     assert not wordy, f"{deck.name}: more than {MAX_WORDS} words outside the notes: {wordy}"
     cut = [where(m) for m in measured if m["cut"]]
     assert not cut, f"{deck.name}: figures cut by the slide's edges: {cut}"
+    wide = [where(m) for m in measured if m["wide"]]
+    assert not wide, f"{deck.name}: outputs cut at the slide's right edge: {wide}"
     assert statistics.median(words) <= MEDIAN_WORDS, f"{deck.name}: median words {words}"
     assert with_code <= 0.15 * count, f"{deck.name}: code on {with_code} of {count} slides"
     assert with_notes >= 0.9 * len(content), f"{deck.name}: notes on {with_notes} slides"
