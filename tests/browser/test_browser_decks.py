@@ -8,7 +8,8 @@ The decks are built first (into ``slides/``, where ``node_modules`` lives), as
 * every slide, horizontal and vertical, visited in turn (after the deck has fitted its
   figures): its content does not overflow the slide area, it shows at most
   ``MAX_WORDS`` words outside the speaker notes, no figure is cut by the slide's edges
-  and no output (a wide table) runs off its right edge;
+  or shrunk below half its size to fit, and no output (a wide table) runs off its right
+  edge;
   and over the deck, the median slide shows at most ``MEDIAN_WORDS`` words, at most
   15 % of the slides show code, and at least 90 % of the content slides have notes;
 * its PDF handout has one page per slide.
@@ -48,6 +49,10 @@ _MEASURE = """(slide) => {
         return r.width > 0 && (r.bottom > box.bottom + 1 || r.right > box.right + 1
             || r.top < box.top - 1 || r.left < box.left - 1);
     }).length;
+    // a figure the deck had to shrink below half its size (at most 500 px) to fit
+    const shrunk = [...slide.querySelectorAll('.jp-OutputArea-output img')].filter(
+        i => i.offsetHeight > 0 && i.offsetHeight < 0.5 * Math.min(i.naturalHeight, 500)
+    ).length;
     // an output (a wide table, a long line) cut at the right edge
     const wide = [...slide.querySelectorAll('.jp-OutputArea-output, .jp-InputArea')].filter(
         e => e.scrollWidth > e.clientWidth + 1 || e.getBoundingClientRect().right > box.right + 1
@@ -59,6 +64,7 @@ _MEASURE = """(slide) => {
         words,
         overflow: slide.scrollHeight - Reveal.getConfig().height,
         cut,
+        shrunk,
         wide,
         code: code > 0,
         notes: (slide.querySelector('aside.notes') || {textContent: ''}).textContent.trim()
@@ -212,6 +218,8 @@ def test_every_slide_fits_and_has_notes(decks, browser, page, report, lesson):
     assert not wordy, f"{deck.name}: more than {MAX_WORDS} words outside the notes: {wordy}"
     cut = [where(m) for m in measured if m["cut"]]
     assert not cut, f"{deck.name}: figures cut by the slide's edges: {cut}"
+    shrunk = [where(m) for m in measured if m["shrunk"]]
+    assert not shrunk, f"{deck.name}: figures shrunk below half their size to fit: {shrunk}"
     wide = [where(m) for m in measured if m["wide"]]
     assert not wide, f"{deck.name}: outputs cut at the slide's right edge: {wide}"
     assert statistics.median(words) <= MEDIAN_WORDS, f"{deck.name}: median words {words}"
