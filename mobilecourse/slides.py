@@ -635,6 +635,11 @@ def _fit_outputs(cells: list) -> list:
     return fitted
 
 
+#: An explorer with at most this many controls shows its settings on the slide; one with
+#: more (the convolution explorer's eight) lists them in the speaker notes only.
+_FEW_SETTINGS = 3
+
+
 def _widget_snapshot(state: dict, model_id: str) -> tuple[str, str] | None:
     """The saved state of an explorer widget: its title and results as static HTML, and
     its settings as a sentence for the speaker notes.
@@ -660,11 +665,14 @@ def _widget_snapshot(state: dict, model_id: str) -> tuple[str, str] | None:
     if not parts:
         return None
     title, results = parts[0], "".join(parts[1:])
+    listed = "Saved settings of the explorer: " + ", ".join(settings) + "."
+    if len(settings) <= _FEW_SETTINGS:  # on the slide, beside the title
+        title += " · " + html.escape(", ".join(settings))
     shown = (
         f"<div class='{_WIDGET_CLASS}'><p>{title}</p>{results}"
         "<p><em>Live, with its sliders: <code>make app</code></em></p></div>"
     )
-    return shown, "Saved settings of the explorer: " + ", ".join(settings) + "."
+    return shown, listed
 
 
 def _freeze_widgets(nb: nbformat.NotebookNode) -> None:

@@ -617,6 +617,8 @@ def test_lecture_decks_show_each_widget_state_and_point_to_the_app(lecture_decks
             assert not missing, f"{deck.name}: the saved result of {model_id} lacks {missing}"
         if views:
             assert "make app" in text
+        # every explorer's settings: in its speaker notes, and on the slide when few
+        assert text.count("Saved settings of the explorer") == len(views), deck.name
         assert "application/vnd.jupyter.widget" not in text
 
 

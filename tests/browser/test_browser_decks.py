@@ -139,10 +139,11 @@ def _show(page, index):
         timeout=10_000,
     )
     # and until nothing moves any more (a late formula or font makes the deck fit again)
-    state = "() => [Reveal.getCurrentSlide().scrollHeight, Reveal.getCurrentSlide().dataset.fitted]"
+    state = """() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(
+        () => done([Reveal.getCurrentSlide().scrollHeight, Reveal.getCurrentSlide().dataset.fitted])
+    )))"""  # after two frames: what the slide looks like once laid out again
     before = page.evaluate(state)
-    for _ in range(20):
-        page.wait_for_timeout(150)
+    for _ in range(40):
         now = page.evaluate(state)
         if now == before:
             return
