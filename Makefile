@@ -7,28 +7,29 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-pyproject
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test lint bench slides app release lock clean distclean
+.PHONY: help setup lab test test-colab-like lint bench slides app release lock clean distclean
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (127.0.0.1)"
 	@echo "make test       set up .venv and run every test, notebooks included"
+	@echo "make test-colab-like  the unit tests and lessons again, with Colab's versions on Python 3.13"
 	@echo "make bench      run every lesson headless and write build/bench.md and build/bench.json"
 	@echo "make slides     build the offline lecture decks slides/NN_name.slides.html and their PDFs (needs npm, chromium)"
 	@echo "make app        serve the cost calculators as a web app (Voila, 127.0.0.1:8866)"
 	@echo "make release    write the student copy of the lessons to build/student (OUT=dir)"
-	@echo "make lock       rewrite constraints.txt (the tested versions) from .venv"
+	@echo "make lock       rewrite .ci/constraints.txt (the tested versions) from .venv"
 	@echo "make clean      remove caches, build output and built decks (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv and slides/node_modules too"
 
 # Re-install only when pyproject.toml changed since the last install.
-$(STAMP): pyproject.toml constraints.txt
+$(STAMP): pyproject.toml .ci/constraints.txt
 	@if [ ! -x $(BIN)/python ]; then \
 	  $(PYTHON) -m venv $(VENV) || { \
 	    echo "error: '$(PYTHON) -m venv' failed. On Debian/Ubuntu: sudo apt-get install python3-venv" >&2; \
 	    rm -rf $(VENV); exit 1; }; \
 	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c constraints.txt -e ".[lab,dev]"
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e ".[lab,dev]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -70,13 +71,18 @@ test: setup lint $(SLIDES_VENDOR)
 	$(BIN)/python -m pytest --durations=20 $(PYTEST_NBVAL) tests notebooks
 	$(BIN)/python -m mobilecourse perturb --released --seed 1 --cpus 1 -- $(PYTEST_NBVAL)
 
+# Colab's preinstalled versions on Python 3.13 (.ci/colab-like.txt), the course installed
+# on top without the lock: nothing preinstalled may change, and the tests must pass.
+test-colab-like:
+	.ci/colab-like
+
 bench: setup
 	$(BIN)/python -m mobilecourse bench
 
 # After a deliberate upgrade in .venv (and a passing make test): record the exact set.
 lock: setup
-	{ sed -n '1,3p' constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
-	  | grep -v '^pip=='; } > constraints.txt.new && mv constraints.txt.new constraints.txt
+	{ sed -n '1,3p' .ci/constraints.txt; $(BIN)/python -m pip freeze --all --exclude-editable \
+	  | grep -v '^pip=='; } > .ci/constraints.txt.new && mv .ci/constraints.txt.new .ci/constraints.txt
 
 clean:
 	rm -rf build .pytest_cache .hypothesis .ruff_cache *.egg-info slides/*.slides.html slides/*.pdf
