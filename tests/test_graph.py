@@ -52,7 +52,13 @@ def test_a_fixed_size_model_is_reprofiled_at_another_resolution():
         ((0, 224, 3), ValueError, r"3 positive sizes"),
         ("224", TypeError, "tuple of integers"),
         ((224.0, 224, 3), TypeError, "tuple of integers"),
-        ((8, 8, 3), ValueError, "does not fit layer 'expanded_conv_3_depthwise'"),
+        # Keras 3.15 refuses the shape, Keras 3.13 computes an empty output: either way the
+        # error names the layer
+        (
+            (8, 8, 3),
+            ValueError,
+            "(does not fit|is too small for) layer 'expanded_conv_3_depthwise'",
+        ),
     ],
 )
 def test_bad_input_shapes_are_named(v3_any_size, shape, error, match):
