@@ -453,6 +453,8 @@ def lecture_notebook(notebook) -> nbformat.NotebookNode:
         else:
             keep(cell)
     nb.cells = _fit_outputs(cells)
+    for number, cell in enumerate(nb.cells):  # the same deck from the same notebook
+        cell["id"] = f"lecture-{number}"
     return nb
 
 
@@ -542,29 +544,21 @@ def _fit_output(output, budget: int) -> tuple[int, str | None]:
     """
     data = output.get("data", {})
     if output.get("output_type") == "stream":
-        text = _joined(output.get("text"))
-        cut = _cut_lines(text, budget)
-        if cut is not None:
-            output["text"] = cut[0]
-            return cut[1], None
-        return 0, "```\n" + text.rstrip("\n") + "\n```"
-    if any(kind.startswith("image/") for kind in data):
+        holder, key, cutter = output, "text", _cut_lines
+    elif any(kind.startswith("image/") for kind in data):
         return 0, None
-    if "text/html" in data:
-        table = _joined(data["text/html"])
-        cut = _cut_table(table, budget)
-        if cut is not None:
-            data["text/html"] = cut[0]
-            return cut[1], None
-        return 0, table
-    if "text/plain" in data:
-        text = _joined(data["text/plain"])
-        cut = _cut_lines(text, budget)
-        if cut is not None:
-            data["text/plain"] = cut[0]
-            return cut[1], None
-        return 0, "```\n" + text.rstrip("\n") + "\n```"
-    return 0, None
+    elif "text/html" in data:
+        holder, key, cutter = data, "text/html", _cut_table
+    elif "text/plain" in data:
+        holder, key, cutter = data, "text/plain", _cut_lines
+    else:
+        return 0, None
+    text = _joined(holder.get(key))
+    cut = cutter(text, budget)
+    if cut is not None:
+        holder[key] = cut[0]
+        return cut[1], None
+    return 0, text if key == "text/html" else "```\n" + text.rstrip("\n") + "\n```"
 
 
 _POINTER = "⋯ more output in the speaker notes (S)\n"
