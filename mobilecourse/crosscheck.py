@@ -12,9 +12,9 @@ from :mod:`mobilecourse.costs` to TensorFlow's before comparing.
 The profiler counts an op only when its input shapes are known. Under some Keras versions
 (3.13, for one) the grouped convolution's function call leaves its output shape unknown in
 the frozen graph, so every kernel after it (ConvNeXt's 36 pointwise ``Dense`` layers, run
-as ``BatchMatMulV2``, its 3 downsampling convolutions and its classifier) is counted as 0; :attr:`TFProfilerCount.uncounted`
-says how many kernels that left out, and such a row is reported as not comparable rather
-than as a mismatch.
+as ``BatchMatMulV2``, its 3 downsampling convolutions and its classifier) is counted as 0;
+:attr:`TFProfilerCount.uncounted` says how many kernels that left out, and such a row is
+reported as not comparable rather than as a mismatch.
 
 :func:`compare_zoo` runs the comparison over every model of ``keras.applications``
 (``python -m mobilecourse zoo`` writes it to ``build/zoo.md``).
