@@ -273,6 +273,64 @@ print({marker!r} + _bench_line)
 """
 
 
+#: Start of the line the memory cell prints; the peak resident memory in bytes follows.
+MEMORY_MARKER = "@@mobilecourse-bench-peak-rss@@"
+
+#: The cell the bench appends last: the kernel's peak resident set size, and that of the
+#: largest process it started and waited for (``getrusage`` reports KiB on Linux, bytes on
+#: macOS; Windows has no ``resource`` module, so nothing is printed there).
+MEMORY_CELL = f"""\
+try:
+    import resource as _bench_resource
+    import sys as _bench_sys
+except ImportError:
+    pass
+else:
+    _bench_peak = max(
+        _bench_resource.getrusage(_bench_resource.RUSAGE_SELF).ru_maxrss,
+        _bench_resource.getrusage(_bench_resource.RUSAGE_CHILDREN).ru_maxrss,
+    )
+    print({MEMORY_MARKER!r} + str(_bench_peak * (1 if _bench_sys.platform == "darwin" else 1024)))
+"""
+
+
+def memory_per_student(peaks: Sequence[int]) -> int:
+    """Memory (bytes) to give each student on a hub: two kernels at the largest lesson's
+    peak (the previous lesson is often left running), rounded up to half a GiB.
+
+    Args:
+        peaks: peak resident memory of each lesson's kernel, in bytes.
+
+    Raises:
+        ValueError: ``peaks`` is empty or holds a value that is not a positive integer.
+    """
+    peaks = list(peaks)
+    if not peaks or any(isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in peaks):
+        raise ValueError(f"peaks must be positive byte counts, at least one; got {peaks!r}")
+    half_gib = 1024**3 // 2
+    return -(-2 * max(peaks) // half_gib) * half_gib
+
+
+def read_peak_rss(notebook) -> int | None:
+    """The peak resident memory (bytes) :data:`MEMORY_CELL` printed, or ``None``."""
+    for line in _marked_lines(notebook, MEMORY_MARKER):
+        return int(line)
+    return None
+
+
+def _marked_lines(notebook, marker: str) -> list[str]:
+    """What follows ``marker`` on the stdout lines of the notebook's appended cells."""
+    lines = []
+    for cell in notebook.cells[-2:]:  # the probe and memory cells are appended last
+        text = "".join(
+            out.get("text", "")
+            for out in cell.get("outputs", [])
+            if out.get("output_type") == "stream" and out.get("name") == "stdout"
+        )
+        lines += [line[len(marker) :] for line in text.splitlines() if line.startswith(marker)]
+    return lines
+
+
 def probe_cell_source(expression: str) -> str:
     """The source of the probe cell that prints ``expression``'s value as one JSON line.
 
@@ -296,28 +354,20 @@ def _finite(value):
 
 
 def read_probe(notebook) -> tuple[object, str | None]:
-    """Parse the probe line from an executed notebook's last cell.
+    """Parse the probe line from an executed notebook's appended cells.
 
     Returns:
         ``(value, error)``: the probed value (non-finite floats as ``None``) and
         ``None``, or ``None`` and a one-line error.
     """
-    cell = notebook.cells[-1] if notebook.cells else None
-    outputs = [] if cell is None else cell.get("outputs", [])
-    text = "".join(
-        out.get("text", "")
-        for out in outputs
-        if out.get("output_type") == "stream" and out.get("name") == "stdout"
-    )
-    for line in text.splitlines():
-        if line.startswith(PROBE_MARKER):
-            try:
-                result = json.loads(line[len(PROBE_MARKER) :])
-            except ValueError as err:
-                return None, f"probe output is not JSON: {err}"
-            if "error" in result:
-                return None, str(result["error"])
-            return _finite(result["value"]), None
+    for line in _marked_lines(notebook, PROBE_MARKER):
+        try:
+            result = json.loads(line)
+        except ValueError as err:
+            return None, f"probe output is not JSON: {err}"
+        if "error" in result:
+            return None, str(result["error"])
+        return _finite(result["value"]), None
     return None, "the probe cell printed no probe line"
 
 
@@ -333,6 +383,8 @@ class LessonRun:
         probe: the expression probed, or ``None`` if the lesson has no probe.
         probe_value: the probed value, if the probe ran and succeeded.
         probe_error: one line if the probe failed, else ``None``.
+        peak_rss: the kernel's peak resident memory in bytes (:data:`MEMORY_CELL`), or
+            ``None`` if a cell raised or the platform has no ``getrusage``.
     """
 
     stem: str
@@ -341,6 +393,7 @@ class LessonRun:
     probe: str | None = None
     probe_value: object = None
     probe_error: str | None = None
+    peak_rss: int | None = None
 
 
 #: Colour codes in the tracebacks of a kernel.
@@ -372,22 +425,24 @@ def run_lesson(
     seed: int | None = None,
     cpus: int | None = None,
 ) -> LessonRun:
-    """Execute one lesson headless, with ``probe`` (an expression) evaluated after it.
+    """Execute one lesson headless, with ``probe`` (an expression) evaluated after it and
+    the kernel's peak memory read last (:data:`MEMORY_CELL`).
 
     A cell that raises does not raise here: it is recorded in ``LessonRun.error`` (and
     the probe is then not run). ``seed`` and ``cpus`` are :func:`execute_notebook`'s.
     """
     path = Path(path)
-    extra = () if probe is None else (probe_cell_source(probe),)
+    extra = (() if probe is None else (probe_cell_source(probe),)) + (MEMORY_CELL,)
     start = time.perf_counter()
     try:
         notebook, seconds = execute_notebook(path, timeout, extra, seed, cpus)
     except Exception as err:  # a lesson cell raised, timed out or the kernel died
         return LessonRun(path.stem, time.perf_counter() - start, error_line(err), probe)
+    peak = read_peak_rss(notebook)
     if probe is None:
-        return LessonRun(path.stem, seconds)
+        return LessonRun(path.stem, seconds, peak_rss=peak)
     value, probe_error = read_probe(notebook)
-    return LessonRun(path.stem, seconds, None, probe, value, probe_error)
+    return LessonRun(path.stem, seconds, None, probe, value, probe_error, peak)
 
 
 # ---------------------------------------------------------------- environment size

@@ -223,9 +223,11 @@ def collect_results(
             "seconds": run.seconds,
             "over_target": run.seconds > bench.LESSON_TARGET_SECONDS,
             "error": run.error,
+            "peak_rss_bytes": run.peak_rss,
         }
         for run in runs
     ]
+    peaks = [run.peak_rss for run in runs if run.peak_rss is not None]
     total_seconds = sum(run.seconds for run in runs)
     sections = {
         key: _section(title, stem, build, by_stem, set(available))
@@ -258,6 +260,8 @@ def collect_results(
         "lessons": lessons,
         "total_seconds": total_seconds,
         "total_over_target": total_seconds > bench.TOTAL_TARGET_SECONDS,
+        "peak_rss_bytes": max(peaks, default=None),
+        "memory_per_student_bytes": bench.memory_per_student(peaks) if peaks else None,
         "profilers": profilers,
         "experiments": sections,
         "environment": environment,
@@ -300,7 +304,8 @@ def run_bench(
             runs.append(run)
             status = f"   ERROR {run.error}" if run.error else ""
             status += f"   probe failed: {run.probe_error}" if run.probe_error else ""
-            out(f"{run.stem:<32} {run.seconds:>8.1f} s{status}")
+            peak = "" if run.peak_rss is None else f" {run.peak_rss / MIB:>8,.0f} MiB peak"
+            out(f"{run.stem:<32} {run.seconds:>8.1f} s{peak}{status}")
     out(f"{'total':<32} {sum(run.seconds for run in runs):>8.1f} s")
     try:
         profilers = crosscheck.compare_profilers()
@@ -428,10 +433,12 @@ def _lessons_part(results: dict) -> list[str]:
         f"total ≤ {targets['total_seconds'] / 60:g} min ({targets['total_seconds']} s). "
         "Times include the kernel start and the bench's probe cell. The cache the lessons "
         "share (`mobilecourse.cache`: trained weights, converted files) starts empty: the "
-        "first lesson that needs a result computes it, later ones load it.",
+        "first lesson that needs a result computes it, later ones load it. Peak memory is the "
+        "kernel's peak resident set size (`getrusage`), or that of the largest process it "
+        "started if larger.",
         "",
-        "| lesson | wall time | target | status |",
-        "|---|---:|---:|---|",
+        "| lesson | wall time | target | status | peak memory |",
+        "|---|---:|---:|---|---:|",
     ]
     for lesson in results["lessons"]:
         if lesson["error"]:
@@ -442,7 +449,7 @@ def _lessons_part(results: dict) -> list[str]:
             status = "ok"
         lines.append(
             f"| {lesson['lesson']} | {_seconds(lesson['seconds'])} | "
-            f"≤ {targets['lesson_seconds']} s | {status} |"
+            f"≤ {targets['lesson_seconds']} s | {status} | {_mib(lesson.get('peak_rss_bytes'))} |"
         )
     total_status = (
         f"**over {targets['total_seconds'] / 60:g} min**" if results["total_over_target"] else "ok"
@@ -451,9 +458,22 @@ def _lessons_part(results: dict) -> list[str]:
         total_status += " (subset of the lessons)"
     lines.append(
         f"| **total** | {_seconds(results['total_seconds'])} | "
-        f"≤ {targets['total_seconds']} s | {total_status} |"
+        f"≤ {targets['total_seconds']} s | {total_status} | "
+        f"{_mib(results.get('peak_rss_bytes'))} (largest) |"
     )
+    student = results.get("memory_per_student_bytes")
+    if student is not None:
+        lines += [
+            "",
+            f"Memory per student on a hub: {student / 1024**3:g} GiB, room for two kernels at "
+            "the largest peak (a student who leaves the previous lesson running), rounded up "
+            "to half a GiB.",
+        ]
     return lines
+
+
+def _mib(value) -> str:
+    return "n/a" if value is None else f"{value / MIB:,.0f} MiB"
 
 
 def _profilers_part(p: dict | None) -> list[str]:

@@ -63,6 +63,7 @@ def hand_made_results():
             "02_depthwise_separable",
             95.25,
             probe=bench.PROBES["02_depthwise_separable"],
+            peak_rss=900 * 1024**2,
             probe_value={
                 "112x112x32 -> 32": {
                     "MAC ratio (x)": 7.89,
@@ -77,6 +78,7 @@ def hand_made_results():
             "04_group_conv_and_shuffle",
             40.0,
             probe=bench.PROBES["04_group_conv_and_shuffle"],
+            peak_rss=1100 * 1024**2 + 1,
             probe_value={
                 "ResNet g=1, c=96": {
                     "MACs vs ResNet": 1.0,
@@ -99,6 +101,7 @@ def hand_made_results():
             61.0,
             probe=bench.PROBES["07_quantization"],
             probe_error="NameError: name 'v2_latency' is not defined",
+            peak_rss=700 * 1024**2,
         ),
     ]
     return collect_results(
@@ -142,9 +145,12 @@ def test_markdown_report_of_a_hand_made_results_dict():
     assert "- date: 2030-01-02T03:04:05+00:00" in lines
     assert "- machine: Test CPU @ 2.0GHz, 2 usable cores, 8.0 GiB RAM (Linux)" in lines
     assert "Targets: each lesson ≤ 90 s, total ≤ 7 min (420 s)." in text
-    assert "| 02_depthwise_separable | 95.2 s | ≤ 90 s | **over 90 s** |" in lines
-    assert "| 04_group_conv_and_shuffle | 40.0 s | ≤ 90 s | ok |" in lines
-    assert "| **total** | 196.2 s | ≤ 420 s | ok (subset of the lessons) |" in lines
+    assert "| 02_depthwise_separable | 95.2 s | ≤ 90 s | **over 90 s** | 900 MiB |" in lines
+    assert "| 04_group_conv_and_shuffle | 40.0 s | ≤ 90 s | ok | 1,100 MiB |" in lines
+    total = "| **total** | 196.2 s | ≤ 420 s | ok (subset of the lessons) | 1,100 MiB (largest) |"
+    assert total in lines
+    # two kernels of 1,100 MiB and a byte: 2,200 MiB and 2 bytes, above 2 GiB
+    assert "Memory per student on a hub: 2.5 GiB, room for two kernels" in text
     assert "- seed (MOBILECOURSE_SEED): 3" in lines
     # ours as MACs and FLOPs = 2 x MACs; TF's FLOPs and the honest difference
     assert "| 12.5 ms | 300,774,272 MACs = 601,548,544 FLOPs (2 × MACs) |" in text
@@ -194,8 +200,10 @@ def test_lesson_sections_not_selected_and_capstone_as_is():
     assert "| design | MobileNetV2 0.35 |" in text
     assert "| macs | 12,345,678 |" in text and "| budget_met | yes |" in text
     assert "Not run: lesson not selected (--lessons)." in text
-    assert "| 06_pruning | 20.0 s | ≤ 90 s | ERROR: ValueError: boom |" in text
+    assert "| 06_pruning | 20.0 s | ≤ 90 s | ERROR: ValueError: boom | n/a |" in text
     assert results["errors"] == ["lesson 06_pruning: ValueError: boom"]
+    # no lesson measured its memory: no advice
+    assert results["memory_per_student_bytes"] is None and "per student" not in text
 
 
 # ---------------------------------------------------------------- probes
@@ -210,6 +218,8 @@ def test_probe_on_a_tiny_notebook(tmp_path):
     run = bench.run_lesson(path, "{'x': x, 'rates': rates, 'nan': float('nan')}")
     assert run.error is None and run.probe_error is None and run.seconds > 0
     assert run.probe_value == {"x": 45, "rates": [0.0, 0.5, 1.0], "nan": None}
+    # a kernel that imported NumPy holds tens of MiB, far less than a GiB
+    assert 20 * 1024**2 < run.peak_rss < 1024**3
 
     failed = bench.run_lesson(path, "{'y': y}")
     assert failed.error is None and failed.probe_value is None
@@ -227,6 +237,31 @@ def test_a_lesson_that_raises_is_recorded(tmp_path):
     # the error names the line that raised
     assert run.error == "KeyError: 'k' (at: raise KeyError('k'))"
     assert run.probe_error is None and run.seconds > 0
+    assert run.peak_rss is None  # the memory cell never ran
+
+
+def test_peak_memory_is_read_without_a_probe(tmp_path):
+    path = tmp_path / "95_big.ipynb"
+    # 200 MiB touched: the kernel's peak must show it
+    cell = nbformat.v4.new_code_cell("block = bytearray(200 * 1024**2)")
+    nbformat.write(nbformat.v4.new_notebook(cells=[cell]), path)
+    run = bench.run_lesson(path)
+    assert run.error is None and run.probe is None
+    assert 200 * 1024**2 < run.peak_rss < 1024**3
+
+
+@pytest.mark.parametrize(
+    ("peaks", "gib"),
+    [([1], 0.5), ([256 * 1024**2], 0.5), ([256 * 1024**2 + 1], 1.0), ([10, 1024**3], 2.0)],
+)
+def test_memory_per_student_is_two_kernels_rounded_up_to_half_a_gib(peaks, gib):
+    assert bench.memory_per_student(peaks) == gib * 1024**3
+
+
+@pytest.mark.parametrize("peaks", [[], [0], [-5], [1.5], [True]])
+def test_memory_per_student_refuses_bad_peaks(peaks):
+    with pytest.raises(ValueError, match="peaks must be positive byte counts"):
+        bench.memory_per_student(peaks)
 
 
 def test_read_probe_without_a_probe_line():
