@@ -7,7 +7,8 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-pyproject
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-colab-like lint bench slides app release lock clean distclean
+.PHONY: help setup lab test test-colab-like lint bench slides app release release-nbgrader lock \
+        clean distclean
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (127.0.0.1)"
@@ -17,6 +18,7 @@ help:
 	@echo "make slides     build the offline lecture decks slides/NN_name.slides.html and their PDFs (needs npm, chromium)"
 	@echo "make app        serve the cost calculators as a web app (Voila, 127.0.0.1:8866)"
 	@echo "make release    write the student copy of the lessons to build/student (OUT=dir)"
+	@echo "make release-nbgrader  write nbgrader source notebooks to build/nbgrader (NBGRADER_OUT=dir)"
 	@echo "make lock       rewrite .ci/constraints.txt (the tested versions) from .venv"
 	@echo "make clean      remove caches, build output and built decks (keeps .venv)"
 	@echo "make distclean  clean, and remove .venv and slides/node_modules too"
@@ -29,7 +31,7 @@ $(STAMP): pyproject.toml .ci/constraints.txt
 	    rm -rf $(VENV); exit 1; }; \
 	fi
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e ".[lab,dev]"
+	$(BIN)/python -m pip install --quiet -c .ci/constraints.txt -e ".[lab,dev,grading]"
 	@touch $(STAMP)
 
 setup: $(STAMP)
@@ -60,6 +62,11 @@ app: setup
 OUT ?= build/student
 release: setup
 	$(BIN)/python -m mobilecourse release $(OUT)
+
+# nbgrader source notebooks and nbgrader_config.py for a graded class (OUT=dir).
+NBGRADER_OUT ?= build/nbgrader
+release-nbgrader: setup
+	$(BIN)/python -m mobilecourse release --format nbgrader $(NBGRADER_OUT)
 
 lint: setup
 	$(BIN)/ruff check mobilecourse tests

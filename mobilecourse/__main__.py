@@ -19,7 +19,11 @@ Commands:
     zoo [--out DIR] [--models A,B]
                     profile every keras.applications model (weights=None) with ours and
                     with tf.compat.v1.profiler; write DIR/zoo.md (default DIR: build/).
-    release OUT_DIR write the student release of the lessons (solutions stripped).
+    release OUT_DIR [--format student|nbgrader]
+                    write the student release of the lessons (solutions stripped); with
+                    --format nbgrader, an nbgrader course folder instead: OUT_DIR/source/
+                    NN_name/NN_name.ipynb (solution cells, locked autograded check cells)
+                    and OUT_DIR/nbgrader_config.py.
     slides [OUT_DIR] [--full] [--no-pdf]
                     build one offline reveal.js lecture deck per lesson (default folder:
                     slides/), NN_name.slides.html, and print each to NN_name.pdf with
@@ -128,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     rel = sub.add_parser("release", help="write the student copy of the lessons")
     rel.add_argument("out_dir", help="folder to write (not notebooks/), e.g. build/student")
+    rel.add_argument(
+        "--format",
+        choices=("student", "nbgrader"),
+        default="student",
+        help="student: notebooks with stubs (default); nbgrader: nbgrader source notebooks",
+    )
     sli = sub.add_parser("slides", help="build the offline reveal.js decks")
     sli.add_argument("out_dir", nargs="?", help="folder for the decks (default: slides/)")
     sli.add_argument(
@@ -344,8 +354,17 @@ def _perturb(args) -> int:
 
 def _release(args) -> int:
     from mobilecourse.lessons import NOTEBOOK_DIR
-    from mobilecourse.release import make_release
+    from mobilecourse.release import NBGRADER_POINTS, make_nbgrader_source, make_release
 
+    if args.format == "nbgrader":
+        written = make_nbgrader_source(args.out_dir, NOTEBOOK_DIR)
+        lessons = [p for p in written if p.suffix == ".ipynb"]
+        print(
+            f"wrote {len(lessons)} nbgrader source notebooks ({NBGRADER_POINTS} point per "
+            f"exercise) and nbgrader_config.py to {written[-1].parent}; there, run "
+            f"`nbgrader generate_assignment {lessons[0].parent.name}` for each lesson"
+        )
+        return 0
     written = make_release(args.out_dir, NOTEBOOK_DIR)
     lessons = [p for p in written if p.suffix == ".ipynb"]
     print(f"wrote {len(lessons)} student notebooks and README.md to {written[0].parent}")

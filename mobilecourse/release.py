@@ -4,15 +4,27 @@ In the repository every exercise's solution cell (tagged ``solution``) holds
 the reference solution between two marker lines. The student release keeps
 the markers and replaces what lies between them with
 ``raise NotImplementedError``; the checkers then print "not attempted yet".
+
+For a class graded with nbgrader, :func:`make_nbgrader_source` writes the lessons as
+nbgrader *source* notebooks instead: each solution cell is an nbgrader solution cell, the
+check cell after it a locked, autograded cell worth :data:`NBGRADER_POINTS`, and the
+``nbgrader_config.py`` beside them tells nbgrader to cut solutions at the course's own
+markers, so ``nbgrader generate_assignment`` gives the same stubs as the student release.
+Under nbgrader (``NBGRADER_EXECUTION`` set) a checker raises for an exercise not attempted
+(:func:`mobilecourse.checks.not_attempted`), so it scores 0.
 """
 
 from __future__ import annotations
 
 __all__ = [
     "END_MARKER",
+    "NBGRADER_POINTS",
     "SOLUTION_TAG",
     "START_MARKER",
+    "exercise_cells",
+    "make_nbgrader_source",
     "make_release",
+    "nbgrader_notebook",
     "release_notebook",
     "strip_solution",
 ]
@@ -176,6 +188,27 @@ def make_release(out_dir, source_dir) -> list:
 
     from mobilecourse.lessons import lesson_paths
 
+    out = _checked_out_dir(out_dir, source_dir)
+    lessons = lesson_paths(Path(source_dir).resolve())
+    if not lessons:
+        raise ValueError(f"source_dir {str(source_dir)!r} has no lesson notebooks NN_name.ipynb")
+    out.mkdir(parents=True, exist_ok=True)
+    written = []
+    for path in lessons:
+        released = release_notebook(nbformat.read(path, as_version=4))
+        target = out / path.name
+        target.write_text(nbformat.writes(released) + "\n", encoding="utf-8")
+        written.append(target)
+    readme = out / "README.md"
+    readme.write_text(STUDENT_README, encoding="utf-8")
+    written.append(readme)
+    return written
+
+
+def _checked_out_dir(out_dir, source_dir):
+    """``out_dir`` resolved, once it is known not to overlap ``source_dir`` (not created)."""
+    from pathlib import Path
+
     source = Path(source_dir).resolve()
     out = Path(out_dir).resolve()
     if out == source or source in out.parents:
@@ -190,17 +223,146 @@ def make_release(out_dir, source_dir) -> list:
         )
     if out.exists() and not out.is_dir():
         raise ValueError(f"out_dir {str(out_dir)!r} exists and is not a folder")
-    lessons = lesson_paths(source)
-    if not lessons:
+    return out
+
+
+# ---------------------------------------------------------------- nbgrader source
+
+#: Points of each exercise's autograded check cell in the nbgrader export.
+NBGRADER_POINTS = 1
+
+#: The ``nbgrader_config.py`` written beside the source notebooks.
+NBGRADER_CONFIG = f"""\
+# nbgrader configuration of the mobilecourse lessons, written by
+# `python -m mobilecourse release --format nbgrader`. Run nbgrader in this folder.
+c = get_config()  # noqa: F821 (nbgrader provides it)
+
+c.CourseDirectory.course_id = "mobilecourse"
+# A solution lies between the course's own markers; the student copy keeps the markers
+# around `raise NotImplementedError`, exactly as the course's student release does.
+c.ClearSolutions.begin_solution_delimeter = {START_MARKER.lstrip("# ")!r}
+c.ClearSolutions.end_solution_delimeter = {END_MARKER.lstrip("# ")!r}
+c.ClearSolutions.code_stub = {{
+    "python": {START_MARKER + chr(10) + "raise NotImplementedError" + chr(10) + END_MARKER!r}
+}}
+# Lessons train small models: allow a minute or more per cell on a slow machine.
+c.Execute.timeout = 600
+"""
+
+
+def exercise_cells(notebook) -> list[tuple[int, int]]:
+    """``(solution, check)`` cell indices of each exercise, in order.
+
+    An exercise is a code cell tagged :data:`SOLUTION_TAG` and the check cell that
+    follows it (the next code cell, which must call ``checks.check_...``).
+
+    Raises:
+        ValueError: a solution cell has no check cell right after it.
+    """
+    pairs = []
+    cells = notebook.cells
+    for index, cell in enumerate(cells):
+        if cell.cell_type != "code" or SOLUTION_TAG not in cell.get("metadata", {}).get("tags", []):
+            continue
+        later = (i for i in range(index + 1, len(cells)) if cells[i].cell_type == "code")
+        after = next(later, None)
+        if after is None or CHECK_CALL not in cells[after].source:
+            raise ValueError(
+                f"cell {index} is tagged {SOLUTION_TAG!r} but the next code cell does not call "
+                f"{CHECK_CALL}...: each exercise needs its check cell right after it"
+            )
+        pairs.append((index, after))
+    return pairs
+
+
+def nbgrader_notebook(notebook, points: int = NBGRADER_POINTS):
+    """One lesson as an nbgrader source notebook (a new ``nbformat`` node).
+
+    Each solution cell becomes an nbgrader solution cell (``exercise-K``), its solution
+    still between the course's markers, and the check cell after it a locked autograded
+    cell worth ``points`` (``exercise-K-check``). Outputs are kept; nbgrader clears them in
+    the copy it releases.
+
+    Args:
+        notebook: an ``nbformat.NotebookNode`` (it is not modified).
+        points: points of each exercise, a positive integer.
+
+    Raises:
+        TypeError: ``points`` is not an integer.
+        ValueError: ``points`` is not positive; the notebook has no exercise; a solution
+            cell has unbalanced markers or no check cell after it.
+    """
+    import copy
+
+    if isinstance(points, bool) or not isinstance(points, int):
+        raise TypeError(f"points must be a positive integer, got {points!r}")
+    if points < 1:
+        raise ValueError(f"points must be a positive integer, got {points!r}")
+    source = copy.deepcopy(notebook)
+    pairs = exercise_cells(source)
+    if not pairs:
+        raise ValueError("the notebook has no exercise (no cell tagged 'solution')")
+    for number, (solution, check) in enumerate(pairs, start=1):
+        strip_solution(source.cells[solution].source)  # raises on unbalanced markers
+        grade_id = f"exercise-{number}"
+        source.cells[solution].metadata["nbgrader"] = {
+            "grade": False,
+            "grade_id": grade_id,
+            "locked": False,
+            "schema_version": 3,
+            "solution": True,
+            "task": False,
+        }
+        source.cells[check].metadata["nbgrader"] = {
+            "grade": True,
+            "grade_id": f"{grade_id}-check",
+            "locked": True,
+            "points": points,
+            "schema_version": 3,
+            "solution": False,
+            "task": False,
+        }
+    return source
+
+
+def make_nbgrader_source(out_dir, source_dir, lessons=None, points: int = NBGRADER_POINTS):
+    """Write the lessons as an nbgrader course folder: ``source/NN_name/NN_name.ipynb`` for
+    each lesson with exercises (:func:`nbgrader_notebook`) and ``nbgrader_config.py``.
+
+    Args:
+        out_dir: the nbgrader course folder; created if missing.
+        source_dir: the folder of the instructors' notebooks (``notebooks/``).
+        lessons: lesson paths to export (default: every lesson in ``source_dir``).
+        points: points of each exercise.
+
+    Returns:
+        The paths written: the notebooks in teaching order, then the configuration.
+
+    Raises:
+        ValueError: as :func:`make_release` for the folders; as :func:`nbgrader_notebook`.
+    """
+    from pathlib import Path
+
+    import nbformat
+
+    from mobilecourse.lessons import lesson_paths
+
+    out = _checked_out_dir(out_dir, source_dir)
+    paths = lesson_paths(Path(source_dir).resolve()) if lessons is None else list(lessons)
+    if not paths:
         raise ValueError(f"source_dir {str(source_dir)!r} has no lesson notebooks NN_name.ipynb")
     out.mkdir(parents=True, exist_ok=True)
     written = []
-    for path in lessons:
-        released = release_notebook(nbformat.read(path, as_version=4))
-        target = out / path.name
-        target.write_text(nbformat.writes(released) + "\n", encoding="utf-8")
+    for path in map(Path, paths):
+        notebook = nbformat.read(path, as_version=4)
+        if not exercise_cells(notebook):
+            continue
+        target = out / "source" / path.stem / path.name
+        target.parent.mkdir(parents=True, exist_ok=True)
+        text = nbformat.writes(nbgrader_notebook(notebook, points))
+        target.write_text(text + "\n", encoding="utf-8")
         written.append(target)
-    readme = out / "README.md"
-    readme.write_text(STUDENT_README, encoding="utf-8")
-    written.append(readme)
+    config = out / "nbgrader_config.py"
+    config.write_text(NBGRADER_CONFIG, encoding="utf-8")
+    written.append(config)
     return written

@@ -47,7 +47,7 @@ def test_environment_installs_the_package_with_the_lock_through_pip():
     conda, pip = conda_entries()
     assert "pip" in conda
     assert len(pip) == 1 and list(pip[0]) == ["pip"]
-    assert pip[0]["pip"] == ["-c .ci/constraints.txt", "-e .[lab,dev]"]
+    assert pip[0]["pip"] == ["-c .ci/constraints.txt", "-e .[lab,dev,grading]"]
 
 
 def test_environment_adds_no_packages_that_could_drift():

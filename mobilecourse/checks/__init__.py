@@ -28,7 +28,14 @@ from mobilecourse.checks import (
     lesson08,
     lesson09,
 )
-from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
+from mobilecourse.checks._core import (
+    AUTOGRADER_ENV,
+    NOT_ATTEMPTED,
+    CheckFailed,
+    Mistake,
+    check_function,
+    not_attempted,
+)
 from mobilecourse.checks.lesson00 import *  # noqa: F403
 from mobilecourse.checks.lesson01 import *  # noqa: F403
 from mobilecourse.checks.lesson02 import *  # noqa: F403
@@ -41,10 +48,12 @@ from mobilecourse.checks.lesson08 import *  # noqa: F403
 from mobilecourse.checks.lesson09 import *  # noqa: F403
 
 __all__ = [
+    "AUTOGRADER_ENV",
     "NOT_ATTEMPTED",
     "CheckFailed",
     "Mistake",
     "check_function",
+    "not_attempted",
     *lesson00.__all__,
     *lesson01.__all__,
     *lesson02.__all__,

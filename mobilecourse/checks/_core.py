@@ -4,14 +4,25 @@ from __future__ import annotations
 
 import math
 import numbers
+import os
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["NOT_ATTEMPTED", "CheckFailed", "Mistake", "check_function"]
+__all__ = [
+    "AUTOGRADER_ENV",
+    "NOT_ATTEMPTED",
+    "CheckFailed",
+    "Mistake",
+    "check_function",
+    "not_attempted",
+]
 
 #: What a checker prints for an exercise whose stub still raises ``NotImplementedError``.
 NOT_ATTEMPTED = "not attempted yet"
+
+#: Set (to any non-empty value) by nbgrader's autograder while it runs a submission.
+AUTOGRADER_ENV = "NBGRADER_EXECUTION"
 
 
 class CheckFailed(AssertionError):
@@ -30,6 +41,25 @@ class Mistake:
 
     hint: str
     answer: Callable[..., Any]
+
+
+def not_attempted(exercise: str) -> None:
+    """Report an exercise whose stub still raises ``NotImplementedError``.
+
+    In a student's notebook this prints "... not attempted yet", so the notebook runs top
+    to bottom. Under nbgrader's autograder (:data:`AUTOGRADER_ENV` set) it raises
+    :class:`CheckFailed` instead, so the exercise's check cell scores 0.
+
+    Args:
+        exercise: the exercise's title.
+
+    Raises:
+        CheckFailed: under the autograder.
+    """
+    message = f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)"
+    if os.environ.get(AUTOGRADER_ENV):
+        raise CheckFailed(message)
+    print(message)
 
 
 def _same(got: Any, want: Any, rel_tol: float) -> bool:
@@ -84,10 +114,7 @@ def check_function(
         try:
             got = fn(*args)
         except NotImplementedError:
-            print(
-                f"{exercise}: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with your code)"
-            )
-            return
+            return not_attempted(exercise)
         want = reference(*args)
         if _same(got, want, rel_tol):
             continue

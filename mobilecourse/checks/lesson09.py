@@ -7,7 +7,7 @@ from collections.abc import Callable
 import numpy as np
 
 from mobilecourse import deploy, preprocess, stream
-from mobilecourse.checks._core import NOT_ATTEMPTED, CheckFailed, Mistake, check_function
+from mobilecourse.checks._core import CheckFailed, Mistake, check_function, not_attempted
 
 __all__ = [
     "MODEL_CARD",
@@ -208,11 +208,7 @@ def check_prepare_frame(fn: Callable[[np.ndarray], object]) -> None:
         try:
             got = fn(frame.copy())
         except NotImplementedError:
-            print(
-                f"prepare a frame: {NOT_ATTEMPTED} (replace `raise NotImplementedError` with "
-                "your code)"
-            )
-            return
+            return not_attempted("prepare a frame")
         if got is None:
             raise CheckFailed(
                 "prepare a frame: your function returned None. Did you forget `return`?"
