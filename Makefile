@@ -7,13 +7,15 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-from-pyproject
 PYTEST_NBVAL := --nbval --nbval-current-env --nbval-sanitize-with tests/nbval_sanitize.cfg
 
-.PHONY: help setup lab test test-colab-like lint bench slides app release release-nbgrader lock \
+.PHONY: help setup lab test test-colab-like test-binder test-released lint bench slides app release release-nbgrader lock \
         clean distclean
 
 help:
 	@echo "make lab        set up .venv and open the course in JupyterLab (127.0.0.1)"
 	@echo "make test       set up .venv and run every test, notebooks included"
 	@echo "make test-colab-like  the unit tests and lessons again, with Colab's versions on Python 3.13"
+	@echo "make test-binder      install the hub image's configuration (.binder/) in a fresh venv, run lesson 00"
+	@echo "make test-released    the student release of all ten lessons (make test runs a third)"
 	@echo "make bench      run every lesson headless and write build/bench.md and build/bench.json"
 	@echo "make slides     build the offline lecture decks slides/NN_name.slides.html and their PDFs (needs npm, chromium)"
 	@echo "make app        serve the cost calculators as a web app (Voila, 127.0.0.1:8866)"
@@ -71,12 +73,24 @@ release-nbgrader: setup
 lint: setup
 	$(BIN)/ruff check mobilecourse tests
 
-# Then the student release of every lesson with MOBILECOURSE_SEED=1 on one CPU: it runs top
-# to bottom, and what the lessons store and assert does not depend on the seed or the thread
-# count (README, "What nbval compares").
+# Then the student release with MOBILECOURSE_SEED=1 on one CPU: it runs top to bottom, and
+# what the lessons store and assert does not depend on the seed or the thread count (README,
+# "What nbval compares"). make test runs it on a third of the lessons, a different third each
+# day (00,03,06,09 / 01,04,07 / 02,05,08); CI (CI=true), `make test RELEASED=all` and
+# `make test-released` run all ten.
+RELEASED ?= $(if $(filter true,$(CI)),all,$(shell $(PYTHON) -c "import datetime; \
+  d = datetime.date.today().toordinal() % 3; print(','.join('%02d' % n for n in range(d, 10, 3)))"))
+RELEASED_LESSONS = $(if $(filter all,$(RELEASED)),,--lessons $(RELEASED))
 test: setup lint $(SLIDES_VENDOR)
-	$(BIN)/python -m pytest --durations=20 $(PYTEST_NBVAL) tests notebooks
+	$(BIN)/python -m pytest --durations=20 $(PYTEST_NBVAL) --ignore=tests/environments tests notebooks
+	$(BIN)/python -m mobilecourse perturb --released $(RELEASED_LESSONS) --seed 1 --cpus 1 -- $(PYTEST_NBVAL)
+
+test-released: setup
 	$(BIN)/python -m mobilecourse perturb --released --seed 1 --cpus 1 -- $(PYTEST_NBVAL)
+
+# The hub image: repo2docker's install steps from .binder/ in a fresh venv, then lesson 00.
+test-binder: setup
+	$(BIN)/python -m pytest tests/environments/test_binder.py
 
 # Colab's preinstalled versions on Python 3.13 (.ci/colab-like.txt), the course installed
 # on top without the lock: nothing preinstalled may change, and the tests must pass.
