@@ -4,7 +4,8 @@ Each widget is a thin view over a plain function that does the calculation:
 
 * :func:`conv_cost_explorer` over :func:`conv_costs`,
 * :func:`mobilenet_explorer` over :func:`mobilenet_costs`,
-* :func:`fire_explorer` over :func:`squeezenet_size`.
+* :func:`fire_explorer` over :func:`squeezenet_size`,
+* :func:`shufflenet_explorer` over :func:`shufflenet_costs` and :func:`shufflenet_unit_costs`.
 
 The functions are unit-tested; the widgets only format their results. A widget never
 raises on a slider value: an impossible setting (e.g. groups that do not divide the
@@ -24,11 +25,15 @@ from mobilecourse._validate import positive_number
 from mobilecourse.units import format_bytes
 
 __all__ = [
+    "SHUFFLENET_SCALES",
     "conv_cost_explorer",
     "conv_costs",
     "fire_explorer",
     "mobilenet_costs",
     "mobilenet_explorer",
+    "shufflenet_costs",
+    "shufflenet_explorer",
+    "shufflenet_unit_costs",
     "squeezenet_size",
 ]
 
@@ -356,3 +361,173 @@ def fire_explorer(squeeze_ratio: float = 0.125, pct3x3: float = 0.5) -> Explorer
         "pct3x3": _slider(w.FloatSlider, pct3x3, 0.0, 1.0, 0.05, "share of 3x3 (pct3x3)"),
     }
     return Explorer("SqueezeNet design-space explorer", controls, _fire_view)
+
+
+# ---------------------------------------------------------------- ShuffleNet
+
+#: ShuffleNet's scale factors s ("ShuffleNet s x", Zhang et al. 2017, Table 2).
+SHUFFLENET_SCALES = (0.25, 0.5, 1.0, 1.5, 2.0)
+
+
+def shufflenet_unit_costs(channels: int = 240, size: int = 28, groups: int = 3) -> dict:
+    """MACs of one bottleneck unit of ResNet, ResNeXt and ShuffleNet (stride 1).
+
+    Input ``size x size x channels``, bottleneck ``m = channels / 4`` (Zhang et al. 2017,
+    Section 3.2). ResNeXt groups its 3x3 convolution; ShuffleNet groups both 1x1
+    convolutions and makes the 3x3 depthwise.
+
+    Cost:
+        ResNet hw(2cm + 9m^2), ResNeXt hw(2cm + 9m^2/g), ShuffleNet hw(2cm/g + 9m) MACs
+        (Zhang et al. 2017, Section 3.2).
+
+    Returns:
+        ``{"bottleneck": m, "ResNet": int, "ResNeXt": int, "ShuffleNet": int}``.
+
+    Raises:
+        TypeError: an argument is not an integer.
+        ValueError: a non-positive argument, or ``channels`` not divisible by 4, or the
+            bottleneck (and so the channels) not divisible by ``groups``.
+    """
+    from mobilecourse._validate import integer
+
+    c = integer(channels, "channels")
+    hw = integer(size, "size") ** 2
+    g = integer(groups, "groups")
+    if c % 4:
+        raise ValueError(f"channels must be divisible by 4 (the bottleneck is c/4), got {c}")
+    m = c // 4
+    if m % g:
+        raise ValueError(
+            f"groups must divide the bottleneck channels channels/4 = {m}; got groups={g}"
+        )
+    return {
+        "bottleneck": m,
+        "ResNet": hw * (2 * c * m + 9 * m * m),
+        "ResNeXt": hw * (2 * c * m + 9 * m * m // g),
+        "ShuffleNet": hw * (2 * c * m // g + 9 * m),
+    }
+
+
+@functools.lru_cache(maxsize=64)
+def shufflenet_costs(groups: int = 3, width: float = 1.0) -> dict:
+    """MACs and weights of the built ShuffleNet ``width`` x with ``groups`` at 224 px.
+
+    Builds ``models.shufflenet`` (1000 classes) and profiles it; results are cached.
+
+    Cost:
+        1x: 143M, 140M, 137M, 133M, 137M MACs in the convolutions for g = 1, 2, 3, 4, 8
+        (Zhang et al. 2017, Table 1, "complexity"; the classifier adds c x 1000).
+
+    Returns:
+        ``{"macs": int, "conv_macs": int, "weights": int, "stage_channels": tuple,
+        "paper_macs": int or None}``: all MACs; those of the convolutions (the paper's
+        complexity); kernel weights; the output channels of stages 2-4; the paper's Table 1
+        complexity in MACs when ``width`` is 1, else ``None``.
+
+    Raises:
+        ValueError: ``groups`` not one of 1, 2, 3, 4, 8, or a non-positive ``width``.
+    """
+    from mobilecourse import quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    from mobilecourse.data import paper_table
+    from mobilecourse.models import shufflenet
+    from mobilecourse.profile import profile_model
+
+    keras.utils.clear_session()
+    model = shufflenet(groups=groups, width=width)
+    profile = profile_model(model)
+    stages = tuple(
+        next(r.output_shape[-1] for r in reversed(profile.rows) if r.name.startswith(f"stage{s}"))
+        for s in (2, 3, 4)
+    )
+    paper = paper_table("shufflenet_table1").set_index("groups")["complexity_million_macs"]
+    return {
+        "macs": profile.macs,
+        "conv_macs": sum(r.macs for r in profile.rows if r.type != "Dense"),
+        "weights": profile.weights,
+        "stage_channels": stages,
+        "paper_macs": int(paper[groups]) * 10**6 if width == 1.0 else None,
+    }
+
+
+def _bars_svg(labels: list[str], values: list[float], xlabel: str, marks=()) -> str:
+    """A horizontal bar chart as inline SVG (matplotlib, no pyplot); ``marks`` are
+    ``(value, label)`` vertical lines."""
+    import io
+
+    import matplotlib
+    from matplotlib.figure import Figure
+
+    with matplotlib.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
+        fig = Figure(figsize=(5, 0.5 + 0.45 * len(labels)))
+        ax = fig.subplots()
+        ax.barh(labels[::-1], values[::-1], color="#4c72b0")
+        for value, label in marks:
+            ax.axvline(value, color="tab:red", linestyle="--", label=label)
+        if marks:
+            ax.legend(loc="lower right", fontsize=8)
+        ax.set_xlabel(xlabel)
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
+
+
+def _shufflenet_view(groups: int, width: float) -> str:
+    net = shufflenet_costs(groups, width)
+    c2, c3, c4 = net["stage_channels"]
+    paper = net["paper_macs"]
+    against = (
+        f"Table 1: {paper // 10**6}M, ours {100 * (net['conv_macs'] / paper - 1):+.1f} %"
+        if paper
+        else "Table 1 lists 1x only"
+    )
+    rows = [
+        ["convolutions (the paper's complexity)", f"{net['conv_macs']:,}", against],
+        ["with the classifier", f"{net['macs']:,}", ""],
+        ["kernel weights", f"{net['weights']:,}", format_bytes(net["weights"] * 4) + " at 32 bits"],
+    ]
+    head = f"<p>ShuffleNet {width:g}x, g = {groups}: stage output channels {c2}, {c3}, {c4}</p>"
+    try:
+        unit = shufflenet_unit_costs(c2, 28, groups)
+    except ValueError as err:  # cannot happen for the network's own widths; shown if it does
+        return head + _table(["", "MACs", ""], rows) + f"<p>{html.escape(str(err))}</p>"
+    names = ["ResNet", "ResNeXt", "ShuffleNet"]
+    unit_rows = [[name, f"{unit[name]:,}", f"{unit[name] / unit['ResNet']:.3f}"] for name in names]
+    units = (
+        f"<p>One stride-1 unit of stage 2, input 28x28x{c2}, bottleneck m = "
+        f"{unit['bottleneck']}, g = {groups}:</p>"
+    )
+    plot = _bars_svg(names, [unit[n] / 1e6 for n in names], "MACs of one unit, millions")
+    return (
+        head
+        + _table(["network", "MACs", ""], rows)
+        + units
+        + _table(["unit", "MACs", "vs ResNet"], unit_rows)
+        + plot
+    )
+
+
+def shufflenet_explorer(groups: int = 3, width: float = 1.0) -> Explorer:
+    """Groups g and scale factor s -> ShuffleNet's complexity against Table 1, and the cost
+    of one unit against ResNet's and ResNeXt's (Zhang et al. 2017)."""
+    controls = {
+        "groups": w.Dropdown(
+            options=[1, 2, 3, 4, 8],
+            value=groups,
+            description="groups g",
+            style={"description_width": "150px"},
+            layout=w.Layout(width="480px"),
+        ),
+        "width": w.Dropdown(
+            options=[(f"{s:g}x", s) for s in SHUFFLENET_SCALES],
+            value=width,
+            description="scale factor s",
+            style={"description_width": "150px"},
+            layout=w.Layout(width="480px"),
+        ),
+    }
+    return Explorer("ShuffleNet explorer", controls, _shufflenet_view)

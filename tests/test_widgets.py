@@ -100,3 +100,84 @@ def test_explorer_repr_is_short_and_stable():
 def test_conv_costs_bad_multipliers(kwargs, error):
     with pytest.raises(error, match=next(iter(kwargs))):
         widgets.conv_costs(3, 8, 8, 8, **kwargs)
+
+
+# ---------------------------------------------------------------- ShuffleNet
+
+
+@pytest.mark.parametrize("groups", [1, 2, 3, 4, 8])
+def test_shufflenet_costs_round_to_table_1(groups):
+    # Zhang et al. 2017, Table 1: complexity of ShuffleNet 1x by g, in millions of MACs
+    printed = {1: 143, 2: 140, 3: 137, 4: 133, 8: 137}[groups]
+    widths = {1: 144, 2: 200, 3: 240, 4: 272, 8: 384}[groups]  # stage 2 output, Table 1
+    r = widgets.shufflenet_costs(groups, 1.0)
+    assert round(r["conv_macs"] / 1e6) == printed and r["paper_macs"] == printed * 10**6
+    assert r["stage_channels"] == (widths, 2 * widths, 4 * widths)
+    # the classifier adds its 1000 x stage-4 channels
+    assert r["macs"] - r["conv_macs"] == 4 * widths * 1000
+    assert widgets.shufflenet_costs(groups, 0.5)["paper_macs"] is None
+
+
+def _unit_macs(layers_of, channels, size):
+    import keras
+
+    from mobilecourse.profile import profile_model
+
+    inputs = keras.Input((size, size, channels))
+    return profile_model(keras.Model(inputs, layers_of(inputs))).macs
+
+
+@pytest.mark.parametrize(("channels", "groups"), [(240, 3), (144, 1), (384, 8), (272, 4)])
+def test_unit_costs_equal_the_built_units(channels, groups):
+    import keras
+
+    from mobilecourse import blocks
+
+    size, m = 28, channels // 4
+    r = widgets.shufflenet_unit_costs(channels, size, groups)
+    assert r["bottleneck"] == m
+
+    def bottleneck(g):
+        def build(x):
+            x = keras.layers.Conv2D(m, 1, use_bias=False)(x)
+            x = keras.layers.Conv2D(m, 3, padding="same", groups=g, use_bias=False)(x)
+            return keras.layers.Conv2D(channels, 1, use_bias=False)(x)
+
+        return build
+
+    assert r["ResNet"] == _unit_macs(bottleneck(1), channels, size)
+    assert r["ResNeXt"] == _unit_macs(bottleneck(groups), channels, size)
+    unit = lambda x: blocks.shufflenet_unit(  # noqa: E731
+        x, out_channels=channels, groups=groups, strides=1, name="unit"
+    )
+    assert r["ShuffleNet"] == _unit_macs(unit, channels, size)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"channels": 242}, ValueError, "channels must be divisible by 4"),
+        ({"channels": 240, "groups": 8}, ValueError, "groups must divide the bottleneck"),
+        ({"channels": 240.0}, TypeError, "channels"),
+        ({"size": 0}, ValueError, "size"),
+    ],
+)
+def test_unit_costs_refuse_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        widgets.shufflenet_unit_costs(**kwargs)
+
+
+def test_shufflenet_explorer_updates_its_numbers():
+    explorer = widgets.shufflenet_explorer()
+    assert repr(explorer) == "<ShuffleNet explorer: groups=3, width=1.0>"
+    text = explorer.result.value
+    assert "136,500,672" in text and "Table 1: 137M" in text and "<svg" in text
+    assert "28x28x240, bottleneck m = 60" in text
+    explorer.controls["groups"].value = 8
+    assert "136,829,952" in explorer.result.value and "28x28x384" in explorer.result.value
+    explorer.controls["width"].value = 0.25
+    text = explorer.result.value
+    assert "Table 1 lists 1x only" in text and "ShuffleNet 0.25x, g = 8" in text
+    assert [label for label, _ in explorer.controls["width"].options] == [
+        "0.25x", "0.5x", "1x", "1.5x", "2x"
+    ]  # fmt: skip
