@@ -271,6 +271,7 @@ def mobilenet_v2(
     width: float = 1.0,
     input_shape: tuple[int, int, int] = (224, 224, 3),
     classes: int = 1000,
+    blocks: tuple[BottleneckRow, ...] = MOBILENET_V2_BLOCKS,
 ) -> keras.Model:
     """MobileNetV2 (Sandler et al. 2018, Table 2).
 
@@ -285,6 +286,8 @@ def mobilenet_v2(
         width: width multiplier (the paper's α).
         input_shape: ``(H, W, C)``.
         classes: outputs of the final dense layer.
+        blocks: the bottleneck rows (t, c, n, s); default the paper's Table 2. Another
+            expansion factor t, for example, is ``row._replace(expansion=t)`` on each row.
 
     Returns:
         A ``keras.Model`` named like ``mobilenet_v2_1.00_224``.
@@ -295,8 +298,14 @@ def mobilenet_v2(
     width = positive_number(width, "width")
     input_shape = _input_shape(input_shape)
     classes = integer(classes, "classes")
+    blocks = tuple(blocks)
+    if not blocks or not all(isinstance(row, BottleneckRow) for row in blocks):
+        raise TypeError(f"blocks must be a non-empty sequence of BottleneckRow, got {blocks!r}")
+    for row in blocks:
+        for field in ("expansion", "filters", "repeats", "strides"):
+            integer(getattr(row, field), f"blocks' {field}")
     steps = [(3, 2, "same")]
-    for row in MOBILENET_V2_BLOCKS:
+    for row in blocks:
         steps += [(3, row.strides, "same")] + [(3, 1, "same")] * (row.repeats - 1)
     _check_fits("mobilenet_v2", input_shape, steps)
 
@@ -305,7 +314,7 @@ def mobilenet_v2(
         inputs, filters=make_divisible(32 * width), strides=2, activation="relu6", name="Conv1"
     )
     index = 0
-    for row in MOBILENET_V2_BLOCKS:
+    for row in blocks:
         for repeat in range(row.repeats):
             x = block_lib.inverted_residual_block(
                 x,

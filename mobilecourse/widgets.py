@@ -5,7 +5,8 @@ Each widget is a thin view over a plain function that does the calculation:
 * :func:`conv_cost_explorer` over :func:`conv_costs`,
 * :func:`mobilenet_explorer` over :func:`mobilenet_costs`,
 * :func:`fire_explorer` over :func:`squeezenet_size`,
-* :func:`shufflenet_explorer` over :func:`shufflenet_costs` and :func:`shufflenet_unit_costs`.
+* :func:`shufflenet_explorer` over :func:`shufflenet_costs` and :func:`shufflenet_unit_costs`,
+* :func:`mobilenet_v2_explorer` over :func:`mobilenet_v2_costs` and :func:`mobilenet_costs`.
 
 The functions are unit-tested; the widgets only format their results. A widget never
 raises on a slider value: an impossible setting (e.g. groups that do not divide the
@@ -31,6 +32,8 @@ __all__ = [
     "fire_explorer",
     "mobilenet_costs",
     "mobilenet_explorer",
+    "mobilenet_v2_costs",
+    "mobilenet_v2_explorer",
     "shufflenet_costs",
     "shufflenet_explorer",
     "shufflenet_unit_costs",
@@ -531,3 +534,121 @@ def shufflenet_explorer(groups: int = 3, width: float = 1.0) -> Explorer:
         ),
     }
     return Explorer("ShuffleNet explorer", controls, _shufflenet_view)
+
+
+# ---------------------------------------------------------------- MobileNetV2
+
+
+@functools.lru_cache(maxsize=64)
+def _network_costs(network: str, width: float, input_size: int, expansion: int = 6) -> dict:
+    """MACs, weights + biases and peak 16-bit activation bytes of a built course network."""
+    from mobilecourse import quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    from mobilecourse import models
+    from mobilecourse.profile import profile_model
+
+    shape = (input_size, input_size, 3)
+    keras.utils.clear_session()
+    if network == "MobileNetV2":
+        blocks = tuple(
+            row if row.expansion == 1 else row._replace(expansion=expansion)
+            for row in models.MOBILENET_V2_BLOCKS
+        )
+        model = models.mobilenet_v2(width=width, input_shape=shape, blocks=blocks)
+    elif network == "MobileNet v1":
+        model = models.mobilenet_v1(width=width, input_shape=shape)
+    else:  # ShuffleNet 2x, g = 3, the network of MobileNetV2's Table 3
+        model = models.shufflenet(groups=3, width=2.0, input_shape=shape)
+    profile = profile_model(model)
+    return {
+        "macs": profile.macs,
+        "params": profile.weights + profile.bias,
+        "peak_bytes": profile.peak_activation_bytes(bits=16),
+    }
+
+
+def mobilenet_v2_costs(expansion: int = 6, width: float = 1.0, input_size: int = 224) -> dict:
+    """MACs, parameters and peak activation memory of MobileNetV2 with expansion factor
+    ``expansion`` (t, every bottleneck but the first, whose t is 1), width ``width`` (α) and
+    input ``input_size``.
+
+    Builds ``models.mobilenet_v2`` (1000 classes) and profiles it; results are cached.
+
+    Cost:
+        t = 6, 1.0-224: 300,774,272 MACs, 3,470,760 weights and biases (Sandler et al. 2018,
+        Table 4: 300M, 3.4M); peak activation memory 1,204,224 bytes at 16 bits, set by
+        the first block, 112x112x32 -> 112x112x16 (Section 5.1's rule).
+
+    Returns:
+        ``{"macs": int, "params": int, "peak_bytes": int}``: MACs, weights + biases
+        (BatchNorm left out, as the paper counts), and the peak activation memory in bytes
+        at 16 bits (``Profile.peak_activation_bytes``).
+
+    Raises:
+        TypeError: ``expansion`` or ``input_size`` is not an integer.
+        ValueError: a non-positive argument or an input too small.
+    """
+    from mobilecourse._validate import integer
+
+    t = integer(expansion, "expansion")
+    size = integer(input_size, "input_size")
+    width = positive_number(width, "width")
+    return dict(_network_costs("MobileNetV2", width, size, t))
+
+
+def _mobilenet_v2_view(expansion: int, width: float, input_size: int) -> str:
+    from mobilecourse.data import paper_table
+
+    ours = mobilenet_v2_costs(expansion, width, input_size)
+    v1 = _network_costs("MobileNet v1", width, input_size)
+    shuffle = _network_costs("ShuffleNet", 2.0, input_size)
+    memory = paper_table("mobilenet_v2_memory").set_index("network")["max_memory_kb_16bit"]
+    table4 = paper_table("mobilenet_v2_table4").set_index("network")
+    networks = (
+        (f"MobileNetV2 t={expansion}, α={width:g}", ours, "MobileNetV2", "MobileNetV2"),
+        (f"MobileNet v1 α={width:g}", v1, "MobileNetV1", "MobileNetV1"),
+        ("ShuffleNet 2x (g=3)", shuffle, "ShuffleNet (x2)", "ShuffleNet (2x)"),
+    )
+    rows = [
+        [
+            name,
+            f"{cost['macs']:,}",
+            f"{cost['params']:,}",
+            f"{cost['peak_bytes'] / 1000:,.1f}",
+            f"{table4.loc[row4, 'mult_adds_millions']:g}M, "
+            f"{table4.loc[row4, 'params_millions']:g}M, {memory[row3]:g}",
+        ]
+        for name, cost, row4, row3 in networks
+    ]
+    plot = _bars_svg(
+        [name for name, *_ in networks],
+        [cost["peak_bytes"] / 1000 for _, cost, *_ in networks],
+        f"peak activation memory at {input_size}px, kB of 16-bit values",
+    )
+    note = (
+        f"<p>All at {input_size}x{input_size}. Peak memory: the largest input + output of any "
+        "operation, an inverted residual block counted as one operation (its expanded tensor "
+        "computed a slice at a time; Section 5.1). The paper's Table 3 counts one tensor per "
+        "resolution, so its kB differ; the ranking is the same.</p>"
+    )
+    header = [
+        "network (ours)", "MACs", "weights + biases", "peak kB (16-bit)",
+        "paper at 224: MACs, params, kB (Tables 3, 4)",
+    ]  # fmt: skip
+    return _table(header, rows) + note + plot
+
+
+def mobilenet_v2_explorer(
+    expansion: int = 6, width: float = 1.0, input_size: int = 224
+) -> Explorer:
+    """Expansion t, width α and input size -> MobileNetV2's MACs, parameters and peak
+    activation memory, against MobileNet v1 and ShuffleNet 2x (Sandler et al. 2018)."""
+    controls = {
+        "expansion": _slider(w.IntSlider, expansion, 1, 10, 1, "expansion factor t"),
+        "width": _slider(w.FloatSlider, width, 0.35, 1.4, 0.05, "width multiplier α"),
+        "input_size": _slider(w.IntSlider, input_size, 96, 224, 32, "input size"),
+    }
+    return Explorer("MobileNetV2 explorer", controls, _mobilenet_v2_view)

@@ -181,3 +181,43 @@ def test_shufflenet_explorer_updates_its_numbers():
     assert [label for label, _ in explorer.controls["width"].options] == [
         "0.25x", "0.5x", "1x", "1.5x", "2x"
     ]  # fmt: skip
+
+
+# ---------------------------------------------------------------- MobileNetV2
+
+
+def test_mobilenet_v2_costs_reproduce_table_4_and_the_first_blocks_peak():
+    r = widgets.mobilenet_v2_costs(6, 1.0, 224)
+    # Sandler et al. 2018, Table 4: 300M MACs, 3.4M parameters (weights + biases)
+    assert (r["macs"], r["params"]) == (300_774_272, 3_470_760)
+    # the peak: block_0 reads 112x112x32 and writes 112x112x16, 2 bytes a value
+    assert r["peak_bytes"] == 2 * 112 * 112 * (32 + 16)
+
+
+def test_mobilenet_v2_macs_grow_linearly_with_the_expansion_factor():
+    # every block but the first costs h w d' t (d' + k^2 + d''): linear in t
+    macs = [widgets.mobilenet_v2_costs(t, 0.5, 128)["macs"] for t in (2, 3, 4)]
+    assert macs[2] - macs[1] == macs[1] - macs[0] > 0
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [({"expansion": 0}, ValueError, "expansion"), ({"expansion": 2.5}, TypeError, "expansion"),
+     ({"input_size": 16}, ValueError, "too small"), ({"width": 0}, ValueError, "width")],
+)  # fmt: skip
+def test_mobilenet_v2_costs_refuse_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        widgets.mobilenet_v2_costs(**kwargs)
+
+
+def test_mobilenet_v2_explorer_updates_its_numbers():
+    explorer = widgets.mobilenet_v2_explorer()
+    text = explorer.result.value
+    # ours for the three networks at 224, and the paper's rows beside them
+    assert "300,774,272" in text and "568,740,352" in text and "524,045,184" in text
+    assert "1,204.2" in text and "300M, 3.4M, 200" in text and "<svg" in text
+    explorer.controls["expansion"].value = 1
+    assert "MobileNetV2 t=1, α=1" in explorer.result.value
+    assert "300,774,272" not in explorer.result.value
+    explorer.controls["input_size"].value = 96
+    assert "All at 96x96" in explorer.result.value
