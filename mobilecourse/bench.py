@@ -302,11 +302,12 @@ def memory_per_student(peaks: Sequence[int]) -> int:
         peaks: peak resident memory of each lesson's kernel, in bytes.
 
     Raises:
-        ValueError: ``peaks`` is empty or holds a value that is not a positive integer.
+        TypeError: a peak is not an integer.
+        ValueError: ``peaks`` is empty or holds a peak below 1.
     """
-    peaks = list(peaks)
-    if not peaks or any(isinstance(p, bool) or not isinstance(p, int) or p <= 0 for p in peaks):
-        raise ValueError(f"peaks must be positive byte counts, at least one; got {peaks!r}")
+    peaks = [integer(peak, "each of peaks") for peak in peaks]
+    if not peaks:
+        raise ValueError("peaks must hold at least one lesson's peak, got none")
     half_gib = 1024**3 // 2
     return -(-2 * max(peaks) // half_gib) * half_gib
 

@@ -294,10 +294,9 @@ def nbgrader_notebook(notebook, points: int = NBGRADER_POINTS):
     """
     import copy
 
-    if isinstance(points, bool) or not isinstance(points, int):
-        raise TypeError(f"points must be a positive integer, got {points!r}")
-    if points < 1:
-        raise ValueError(f"points must be a positive integer, got {points!r}")
+    from mobilecourse._validate import integer
+
+    points = integer(points, "points")
     source = copy.deepcopy(notebook)
     pairs = exercise_cells(source)
     if not pairs:

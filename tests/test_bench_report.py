@@ -258,9 +258,13 @@ def test_memory_per_student_is_two_kernels_rounded_up_to_half_a_gib(peaks, gib):
     assert bench.memory_per_student(peaks) == gib * 1024**3
 
 
-@pytest.mark.parametrize("peaks", [[], [0], [-5], [1.5], [True]])
-def test_memory_per_student_refuses_bad_peaks(peaks):
-    with pytest.raises(ValueError, match="peaks must be positive byte counts"):
+@pytest.mark.parametrize(
+    ("peaks", "error", "match"),
+    [([], ValueError, "at least one"), ([0], ValueError, "each of peaks must be a positive"),
+     ([-5], ValueError, "positive"), ([1.5], TypeError, "integer"), ([True], TypeError, "integer")],
+)  # fmt: skip
+def test_memory_per_student_refuses_bad_peaks(peaks, error, match):
+    with pytest.raises(error, match=match):
         bench.memory_per_student(peaks)
 
 

@@ -6,7 +6,8 @@ compares the answers with the package's reference formula:
 * all answers right: prints ``Correct: ...``;
 * the function still raises ``NotImplementedError`` (the student release's
   stub): prints ``... not attempted yet``, so a student notebook still runs
-  top to bottom;
+  top to bottom; under nbgrader (:data:`AUTOGRADER_ENV` set) it raises
+  :class:`CheckFailed` instead, so the exercise scores 0 (:func:`not_attempted`);
 * a wrong answer: raises :class:`CheckFailed` (an ``AssertionError``). When
   the answer matches a classic mistake, the message names the mistake and
   gives a hint.
