@@ -18,11 +18,20 @@ from pathlib import Path
 
 from mobilecourse._validate import integer
 
-__all__ = ["CALCULATORS", "calculators_notebook", "serve", "voila_command", "write_app"]
+__all__ = [
+    "CALCULATORS",
+    "LESSON_TITLES",
+    "calculators_notebook",
+    "serve",
+    "voila_command",
+    "write_app",
+]
 
-#: (heading, explanation, widgets factory) of each calculator, in the app's order.
+#: (lesson, heading, explanation, widgets factory) of each calculator, in the app's order;
+#: the app groups them under their lesson's title (:data:`LESSON_TITLES`).
 CALCULATORS = (
     (
+        "02",
         "Convolution cost",
         "MACs and parameters of one layer: standard, depthwise separable (MobileNet) and "
         "group convolution (ShuffleNet), with MobileNet's width multiplier α and "
@@ -31,18 +40,43 @@ CALCULATORS = (
         "conv_cost_explorer",
     ),
     (
+        "02",
         "MobileNet v1",
         "The whole network profiled at width α and input size (Howard et al. 2017, "
         "Tables 6 and 7).",
         "mobilenet_explorer",
     ),
     (
+        "03",
         "SqueezeNet design space",
         "Model size as the squeeze ratio and the share of 3×3 filters change "
         "(Iandola et al. 2016, Figure 3).",
         "fire_explorer",
     ),
+    (
+        "04",
+        "ShuffleNet",
+        "The built network's complexity for groups g and scale factor s against Table 1, and "
+        "one unit against ResNet's and ResNeXt's (Zhang et al. 2017, Section 3.2).",
+        "shufflenet_explorer",
+    ),
+    (
+        "05",
+        "MobileNetV2",
+        "MACs, parameters and peak activation memory for expansion factor t, width α and "
+        "input size, beside MobileNet v1 and ShuffleNet 2x (Sandler et al. 2018, Tables 3, 4).",
+        "mobilenet_v2_explorer",
+    ),
 )
+
+#: The heading of each lesson that has calculators in the app: the lesson's own title
+#: (a test compares them with the notebooks' first lines).
+LESSON_TITLES = {
+    "02": "02 · Depthwise separable convolutions: MobileNet v1",
+    "03": "03 · Fire modules: SqueezeNet",
+    "04": "04 · Group convolutions and channel shuffle (ShuffleNet v1)",
+    "05": "05 · Inverted residuals and linear bottlenecks (MobileNetV2)",
+}
 
 APP_NAME = "calculators.ipynb"
 
@@ -61,8 +95,12 @@ def calculators_notebook():
         ),
         nbformat.v4.new_code_cell("from mobilecourse import widgets"),
     ]
-    for heading, text, factory in CALCULATORS:
-        cells.append(nbformat.v4.new_markdown_cell(f"## {heading}\n\n{text}"))
+    lesson = None
+    for number, heading, text, factory in CALCULATORS:
+        if number != lesson:
+            lesson = number
+            cells.append(nbformat.v4.new_markdown_cell(f"## Lesson {LESSON_TITLES[number]}"))
+        cells.append(nbformat.v4.new_markdown_cell(f"### {heading}\n\n{text}"))
         cells.append(nbformat.v4.new_code_cell(f"widgets.{factory}()"))
     notebook = nbformat.v4.new_notebook(cells=cells)
     notebook.metadata["kernelspec"] = {

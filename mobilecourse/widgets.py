@@ -465,7 +465,7 @@ def _bars_svg(labels: list[str], values: list[float], xlabel: str, marks=()) -> 
     from matplotlib.figure import Figure
 
     with matplotlib.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
-        fig = Figure(figsize=(5, 0.5 + 0.45 * len(labels)))
+        fig = Figure(figsize=(5, 0.6 + 0.3 * len(labels)))
         ax = fig.subplots()
         ax.barh(labels[::-1], values[::-1], color="#4c72b0")
         for value, label in marks:
@@ -488,30 +488,25 @@ def _shufflenet_view(groups: int, width: float) -> str:
         if paper
         else "Table 1 lists 1x only"
     )
+    weights = f"{net['weights']:,} kernel weights, {format_bytes(net['weights'] * 4)} at 32 bits"
     rows = [
         ["convolutions (the paper's complexity)", f"{net['conv_macs']:,}", against],
-        ["with the classifier", f"{net['macs']:,}", ""],
-        ["kernel weights", f"{net['weights']:,}", format_bytes(net["weights"] * 4) + " at 32 bits"],
+        ["with the classifier", f"{net['macs']:,}", weights],
     ]
-    head = f"<p>ShuffleNet {width:g}x, g = {groups}: stage output channels {c2}, {c3}, {c4}</p>"
+    head = f"<p>ShuffleNet {width:g}x, g = {groups}: stages of {c2}, {c3}, {c4} channels</p>"
     try:
         unit = shufflenet_unit_costs(c2, 28, groups)
     except ValueError as err:  # cannot happen for the network's own widths; shown if it does
         return head + _table(["", "MACs", ""], rows) + f"<p>{html.escape(str(err))}</p>"
     names = ["ResNet", "ResNeXt", "ShuffleNet"]
-    unit_rows = [[name, f"{unit[name]:,}", f"{unit[name] / unit['ResNet']:.3f}"] for name in names]
-    units = (
-        f"<p>One stride-1 unit of stage 2, input 28x28x{c2}, bottleneck m = "
-        f"{unit['bottleneck']}, g = {groups}:</p>"
-    )
+    where = f"28x28x{c2}, m = {unit['bottleneck']}"
+    rows += [
+        [f"one stage-2 unit ({where}): {name}", f"{unit[name]:,}",
+         f"{unit[name] / unit['ResNet']:.3f} of ResNet's"]
+        for name in names
+    ]  # fmt: skip
     plot = _bars_svg(names, [unit[n] / 1e6 for n in names], "MACs of one unit, millions")
-    return (
-        head
-        + _table(["network", "MACs", ""], rows)
-        + units
-        + _table(["unit", "MACs", "vs ResNet"], unit_rows)
-        + plot
-    )
+    return head + _table(["", "MACs", ""], rows) + plot
 
 
 def shufflenet_explorer(groups: int = 3, width: float = 1.0) -> Explorer:
@@ -629,15 +624,10 @@ def _mobilenet_v2_view(expansion: int, width: float, input_size: int) -> str:
         f"peak activation memory at {input_size}px, kB of 16-bit values",
     )
     note = (
-        f"<p>All at {input_size}x{input_size}. Peak memory: the largest input + output of any "
-        "operation, an inverted residual block counted as one operation (its expanded tensor "
-        "computed a slice at a time; Section 5.1). The paper's Table 3 counts one tensor per "
-        "resolution, so its kB differ; the ranking is the same.</p>"
+        f"<p>At {input_size}x{input_size}. Peak: the largest input + output of an operation, a "
+        "block as one (Section 5.1); Table 3 counts one tensor per resolution.</p>"
     )
-    header = [
-        "network (ours)", "MACs", "weights + biases", "peak kB (16-bit)",
-        "paper at 224: MACs, params, kB (Tables 3, 4)",
-    ]  # fmt: skip
+    header = ["network (ours)", "MACs", "weights + biases", "peak kB", "paper, 224 (Tables 3, 4)"]
     return _table(header, rows) + note + plot
 
 

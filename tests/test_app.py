@@ -18,10 +18,15 @@ def test_app_notebook_runs_and_shows_every_calculator(tmp_path):
         for output in cell.get("outputs", [])
         if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
     ]
-    assert len(views) == len(app.CALCULATORS) == 3
+    assert len(views) == len(app.CALCULATORS) == 5
     titles = [o["data"]["text/plain"] for o in views]
-    for (_, _, factory), title in zip(app.CALCULATORS, titles, strict=True):
+    for (_, _, _, factory), title in zip(app.CALCULATORS, titles, strict=True):
         assert title.startswith(f"<{getattr(widgets, factory)().title}:"), title
+    # grouped by lesson, in teaching order, each lesson heading once
+    headings = [c.source for c in executed.cells if c.source.startswith("## Lesson")]
+    assert headings == [f"## Lesson {title}" for title in app.LESSON_TITLES.values()]
+    lessons = [number for number, *_ in app.CALCULATORS]
+    assert lessons == sorted(lessons) and set(lessons) == set(app.LESSON_TITLES)
     streams = [o for c in executed.cells for o in c.get("outputs", []) if "text" in o]
     assert streams == []  # no warnings or log lines on the app's page
 
@@ -52,3 +57,14 @@ def test_cli_reports_a_bad_port_in_one_line():
     assert result.returncode == 2
     assert result.stderr.startswith("python -m mobilecourse app: error: port must be")
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_lesson_titles_are_the_lessons_own():
+    import nbformat
+
+    from mobilecourse.lessons import NOTEBOOK_DIR
+
+    for number, title in app.LESSON_TITLES.items():
+        (path,) = NOTEBOOK_DIR.glob(f"{number}_*.ipynb")
+        header = nbformat.read(path, as_version=4).cells[0].source.splitlines()[0]
+        assert header == f"# {title}"

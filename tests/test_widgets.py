@@ -172,7 +172,7 @@ def test_shufflenet_explorer_updates_its_numbers():
     assert repr(explorer) == "<ShuffleNet explorer: groups=3, width=1.0>"
     text = explorer.result.value
     assert "136,500,672" in text and "Table 1: 137M" in text and "<svg" in text
-    assert "28x28x240, bottleneck m = 60" in text
+    assert "28x28x240, m = 60" in text
     explorer.controls["groups"].value = 8
     assert "136,829,952" in explorer.result.value and "28x28x384" in explorer.result.value
     explorer.controls["width"].value = 0.25
@@ -220,4 +220,4 @@ def test_mobilenet_v2_explorer_updates_its_numbers():
     assert "MobileNetV2 t=1, α=1" in explorer.result.value
     assert "300,774,272" not in explorer.result.value
     explorer.controls["input_size"].value = 96
-    assert "All at 96x96" in explorer.result.value
+    assert "At 96x96" in explorer.result.value

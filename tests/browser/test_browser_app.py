@@ -1,10 +1,23 @@
-"""The Voila calculator app in Chromium: the keyboard moves a slider, the MACs follow."""
+"""The Voila calculator app in Chromium: the keyboard moves sliders, dropdowns are picked,
+and each calculator's numbers follow."""
 
 import re
 
+import pytest
 from browser_support import SCREENSHOTS, free_port, server
 
-from mobilecourse import app
+from mobilecourse import app, widgets
+
+
+@pytest.fixture(scope="module")
+def app_url(tmp_path_factory):
+    """The app served by Voila on a free loopback port for the module's tests."""
+    folder = tmp_path_factory.mktemp("app")
+    notebook = app.write_app(folder)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/"
+    with server(app.voila_command(notebook, port), url, cwd=folder, log=folder / "voila.log"):
+        yield url
 
 
 def standard_macs(k: int, m: int, n: int, d: int) -> int:
@@ -12,43 +25,100 @@ def standard_macs(k: int, m: int, n: int, d: int) -> int:
     return k * k * m * n * d * d
 
 
-def test_kernel_slider_updates_the_macs(page, tmp_path):
-    notebook = app.write_app(tmp_path)
-    port = free_port()
-    url = f"http://127.0.0.1:{port}/"
-    command = app.voila_command(notebook, port)
-    with server(command, url, cwd=tmp_path, log=tmp_path / "voila.log"):
-        page.goto(url)
-        conv = page.locator(".widget-vbox", has_text="convolution cost explorer").first
-        first_cell = page.locator("td", has_text=re.compile(r"^\s*standard\s*$"))
-        standard_row = conv.locator("tr").filter(has=first_cell)
-        # Table 3 of the MobileNet paper: the 3x3 layer on 14x14x512 -> 512
-        expected = f"{standard_macs(3, 512, 512, 14):,}"
-        page.wait_for_function(
-            "text => document.body.innerText.includes(text)", arg=expected, timeout=90_000
-        )
-        assert expected in standard_row.inner_text()
-        assert expected == "462,422,016"
+def test_kernel_slider_updates_the_macs(page, app_url):
+    page.goto(app_url)
+    conv = page.locator(".widget-vbox", has_text="convolution cost explorer").first
+    first_cell = page.locator("td", has_text=re.compile(r"^\s*standard\s*$"))
+    standard_row = conv.locator("tr").filter(has=first_cell)
+    # Table 3 of the MobileNet paper: the 3x3 layer on 14x14x512 -> 512
+    expected = f"{standard_macs(3, 512, 512, 14):,}"
+    page.wait_for_function(
+        "text => document.body.innerText.includes(text)", arg=expected, timeout=90_000
+    )
+    assert expected in standard_row.inner_text()
+    assert expected == "462,422,016"
 
-        handle = conv.locator(".widget-slider", has_text="kernel size").locator(".noUi-handle")
-        handle.focus()
-        handle.press("ArrowRight")
-        bigger = f"{standard_macs(4, 512, 512, 14):,}"
-        page.wait_for_function(
-            "text => document.body.innerText.includes(text)", arg=bigger, timeout=30_000
-        )
-        assert bigger in standard_row.inner_text()
-        readout = conv.locator(".widget-slider", has_text="kernel size").locator(".widget-readout")
-        assert readout.inner_text().strip() == "4"
+    handle = conv.locator(".widget-slider", has_text="kernel size").locator(".noUi-handle")
+    handle.focus()
+    handle.press("ArrowRight")
+    bigger = f"{standard_macs(4, 512, 512, 14):,}"
+    page.wait_for_function(
+        "text => document.body.innerText.includes(text)", arg=bigger, timeout=30_000
+    )
+    assert bigger in standard_row.inner_text()
+    readout = conv.locator(".widget-slider", has_text="kernel size").locator(".widget-readout")
+    assert readout.inner_text().strip() == "4"
 
-        handle.press("ArrowLeft")
-        handle.press("ArrowLeft")
-        smaller = f"{standard_macs(2, 512, 512, 14):,}"
-        page.wait_for_function(
-            "text => document.body.innerText.includes(text)", arg=smaller, timeout=30_000
-        )
-        row = standard_row.inner_text()
-        assert smaller in row and not re.search(re.escape(bigger), row)
-        assert "import" not in page.locator("body").inner_text()  # no code is shown
-        SCREENSHOTS.mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=SCREENSHOTS / "app_calculators.png", full_page=True)
+    handle.press("ArrowLeft")
+    handle.press("ArrowLeft")
+    smaller = f"{standard_macs(2, 512, 512, 14):,}"
+    page.wait_for_function(
+        "text => document.body.innerText.includes(text)", arg=smaller, timeout=30_000
+    )
+    row = standard_row.inner_text()
+    assert smaller in row and not re.search(re.escape(bigger), row)
+    assert "import" not in page.locator("body").inner_text()  # no code is shown
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=SCREENSHOTS / "app_calculators.png", full_page=True)
+
+
+def _shows(page, text: str, timeout: int = 60_000) -> None:
+    page.wait_for_function(
+        "text => document.body.innerText.includes(text)", arg=text, timeout=timeout
+    )
+
+
+def _press(calculator, label: str, key: str) -> None:
+    handle = calculator.locator(".widget-slider", has_text=label).locator(".noUi-handle")
+    handle.focus()
+    handle.press(key)
+
+
+def test_every_calculator_follows_its_controls(page, app_url):
+    page.goto(app_url)
+    _shows(page, "462,422,016", timeout=120_000)  # the app has run every cell
+    box = lambda title: page.locator(".widget-vbox", has_text=title).first  # noqa: E731
+
+    # MobileNet v1: α 1.0 -> 0.75 by keyboard; MobileNet's Table 5 row, 325M
+    mobilenet = box("MobileNet v1 explorer")
+    _shows(page, "568,740,352")
+    _press(mobilenet, "width multiplier", "ArrowLeft")
+    _shows(page, "325,400,448")
+
+    # SqueezeNet: squeeze ratio 0.125 -> 0.25
+    fire = box("SqueezeNet design-space explorer")
+    _press(fire, "squeeze ratio", "ArrowRight")
+    _shows(page, f"{widgets.squeezenet_size(0.25, 0.5)['params']:,}")
+
+    # ShuffleNet: groups 3 -> 8 (Table 1: 137M), then the scale factor 1x -> 0.5x
+    shuffle = box("ShuffleNet explorer")
+    _shows(page, "Table 1: 137M")
+    shuffle.locator(".widget-dropdown", has_text="groups g").locator("select").select_option("8")
+    _shows(page, "136,829,952")
+    scale = shuffle.locator(".widget-dropdown", has_text="scale factor").locator("select")
+    scale.select_option(label="0.5x")
+    _shows(page, "ShuffleNet 0.5x, g = 8")
+    assert "Table 1 lists 1x only" in shuffle.inner_text()
+
+    # MobileNetV2: t 6 -> 5, then the input size 224 -> 192
+    v2 = box("MobileNetV2 explorer")
+    _shows(page, "300,774,272")
+    _press(v2, "expansion factor", "ArrowLeft")
+    _shows(page, f"{widgets.mobilenet_v2_costs(5, 1.0, 224)['macs']:,}")
+    _press(v2, "input size", "ArrowLeft")
+    _shows(page, f"{widgets.mobilenet_v2_costs(5, 1.0, 192)['macs']:,}")
+    assert "At 192x192" in v2.inner_text()
+
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    for factory, title in (
+        ("conv_cost_explorer", "convolution cost explorer"),
+        ("mobilenet_explorer", "MobileNet v1 explorer"),
+        ("fire_explorer", "SqueezeNet design-space explorer"),
+        ("shufflenet_explorer", "ShuffleNet explorer"),
+        ("mobilenet_v2_explorer", "MobileNetV2 explorer"),
+    ):
+        box(title).screenshot(path=SCREENSHOTS / f"app_{factory}.png")
+    assert {f for _, _, _, f in app.CALCULATORS} == {
+        "conv_cost_explorer", "mobilenet_explorer", "fire_explorer", "shufflenet_explorer",
+        "mobilenet_v2_explorer",
+    }  # fmt: skip
