@@ -1,4 +1,4 @@
-"""Interactive cost calculators for lectures and lessons (ipywidgets 8).
+"""Interactive cost calculators for lectures and lessons (ipywidgets 7 or 8).
 
 Each widget is a thin view over a plain function that does the calculation:
 
