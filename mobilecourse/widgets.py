@@ -22,7 +22,7 @@ import html
 import ipywidgets as w
 
 from mobilecourse import costs
-from mobilecourse._validate import positive_number
+from mobilecourse._validate import integer, positive_number
 from mobilecourse.units import format_bytes
 
 __all__ = [
@@ -252,29 +252,38 @@ def mobilenet_costs(width: float = 1.0, input_size: int = 224) -> tuple[int, int
     return profile.macs, profile.weights
 
 
-def _mobilenet_plot(width: float, input_size: int, macs: int) -> str:
+def _svg(draw, figsize: tuple[float, float]) -> str:
+    """An inline SVG of ``draw(ax)`` on a new figure (not pyplot: the notebook's backend is
+    left alone), the same bytes for the same drawing."""
     import io
 
     import matplotlib
-    from matplotlib.figure import Figure  # not pyplot: the notebook's backend is left alone
+    from matplotlib.figure import Figure
 
+    with matplotlib.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
+        fig = Figure(figsize=figsize)
+        draw(fig.subplots())
+        fig.tight_layout()
+        buffer = io.StringIO()
+        fig.savefig(buffer, format="svg", metadata={"Date": None})
+    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
+
+
+def _mobilenet_plot(width: float, input_size: int, macs: int) -> str:
     from mobilecourse.data import paper_table
 
     paper = paper_table("mobilenet_v1")
     paper = paper[paper["model"] != "Conv MobileNet-224"]
-    with matplotlib.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
-        fig = Figure(figsize=(5, 3))
-        ax = fig.subplots()
+
+    def draw(ax):
         ax.scatter(paper["mult_adds_millions"], paper["top1_percent"], label="paper (Tables 6, 7)")
         ax.axvline(macs / 1e6, color="tab:red", label=f"ours: α={width:g}, {input_size}px")
         ax.set_xscale("log")
         ax.set_xlabel("mult-adds (MACs), millions")
         ax.set_ylabel("ImageNet top-1 (%)")
         ax.legend(loc="lower right", fontsize=8)
-        fig.tight_layout()
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
+
+    return _svg(draw, (5, 3))
 
 
 def _mobilenet_view(width: float, input_size: int) -> str:
@@ -391,8 +400,6 @@ def shufflenet_unit_costs(channels: int = 240, size: int = 28, groups: int = 3) 
         ValueError: a non-positive argument, or ``channels`` not divisible by 4, or the
             bottleneck (and so the channels) not divisible by ``groups``.
     """
-    from mobilecourse._validate import integer
-
     c = integer(channels, "channels")
     hw = integer(size, "size") ** 2
     g = integer(groups, "groups")
@@ -456,27 +463,14 @@ def shufflenet_costs(groups: int = 3, width: float = 1.0) -> dict:
     }
 
 
-def _bars_svg(labels: list[str], values: list[float], xlabel: str, marks=()) -> str:
-    """A horizontal bar chart as inline SVG (matplotlib, no pyplot); ``marks`` are
-    ``(value, label)`` vertical lines."""
-    import io
+def _bars_svg(labels: list[str], values: list[float], xlabel: str) -> str:
+    """A horizontal bar chart, the first label on top, as inline SVG."""
 
-    import matplotlib
-    from matplotlib.figure import Figure
-
-    with matplotlib.rc_context({"svg.hashsalt": "mobilecourse", "svg.fonttype": "none"}):
-        fig = Figure(figsize=(5, 0.6 + 0.3 * len(labels)))
-        ax = fig.subplots()
+    def draw(ax):
         ax.barh(labels[::-1], values[::-1], color="#4c72b0")
-        for value, label in marks:
-            ax.axvline(value, color="tab:red", linestyle="--", label=label)
-        if marks:
-            ax.legend(loc="lower right", fontsize=8)
         ax.set_xlabel(xlabel)
-        fig.tight_layout()
-        buffer = io.StringIO()
-        fig.savefig(buffer, format="svg", metadata={"Date": None})
-    return buffer.getvalue()[buffer.getvalue().index("<svg") :]
+
+    return _svg(draw, (5, 0.6 + 0.3 * len(labels)))
 
 
 def _shufflenet_view(groups: int, width: float) -> str:
@@ -586,8 +580,6 @@ def mobilenet_v2_costs(expansion: int = 6, width: float = 1.0, input_size: int =
         TypeError: ``expansion`` or ``input_size`` is not an integer.
         ValueError: a non-positive argument or an input too small.
     """
-    from mobilecourse._validate import integer
-
     t = integer(expansion, "expansion")
     size = integer(input_size, "input_size")
     width = positive_number(width, "width")
