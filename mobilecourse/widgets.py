@@ -95,6 +95,21 @@ def _slider(cls, value, lo, hi, step, description):
     )
 
 
+def _dropdown(options, value, description):
+    """A labelled dropdown, laid out like :func:`_slider`."""
+    return w.Dropdown(
+        options=options,
+        value=value,
+        description=description,
+        style={"description_width": "150px"},
+        layout=w.Layout(width="480px"),
+    )
+
+
+#: The groups the explorers offer (ShuffleNet's Table 1: g = 1, 2, 3, 4, 8).
+_GROUP_CHOICES = (1, 2, 3, 4, 8)
+
+
 # ---------------------------------------------------------------- convolution
 
 
@@ -210,13 +225,7 @@ def conv_cost_explorer(
         "out_channels": _slider(w.IntSlider, out_channels, 1, 1024, 1, "output channels N"),
         "size": _slider(w.IntSlider, size, 1, 224, 1, "feature map Df"),
         "strides": _slider(w.IntSlider, strides, 1, 2, 1, "stride"),
-        "groups": w.Dropdown(
-            options=[1, 2, 3, 4, 8],
-            value=groups,
-            description="groups g",
-            style={"description_width": "150px"},
-            layout=w.Layout(width="480px"),
-        ),
+        "groups": _dropdown(_GROUP_CHOICES, groups, "groups g"),
         "width": _slider(w.FloatSlider, width, 0.25, 1.0, 0.05, "width multiplier α"),
         "rho": _slider(w.FloatSlider, rho, 0.25, 1.0, 0.05, "resolution multiplier ρ"),
     }
@@ -507,20 +516,8 @@ def shufflenet_explorer(groups: int = 3, width: float = 1.0) -> Explorer:
     """Groups g and scale factor s -> ShuffleNet's complexity against Table 1, and the cost
     of one unit against ResNet's and ResNeXt's (Zhang et al. 2017)."""
     controls = {
-        "groups": w.Dropdown(
-            options=[1, 2, 3, 4, 8],
-            value=groups,
-            description="groups g",
-            style={"description_width": "150px"},
-            layout=w.Layout(width="480px"),
-        ),
-        "width": w.Dropdown(
-            options=[(f"{s:g}x", s) for s in SHUFFLENET_SCALES],
-            value=width,
-            description="scale factor s",
-            style={"description_width": "150px"},
-            layout=w.Layout(width="480px"),
-        ),
+        "groups": _dropdown(_GROUP_CHOICES, groups, "groups g"),
+        "width": _dropdown([(f"{s:g}x", s) for s in SHUFFLENET_SCALES], width, "scale factor s"),
     }
     return Explorer("ShuffleNet explorer", controls, _shufflenet_view)
 

@@ -18,6 +18,7 @@ Each lesson's checkers live in ``checks/lessonNN.py``, built on
 """
 
 from mobilecourse.checks import (
+    _core,
     lesson00,
     lesson01,
     lesson02,
@@ -29,14 +30,7 @@ from mobilecourse.checks import (
     lesson08,
     lesson09,
 )
-from mobilecourse.checks._core import (
-    AUTOGRADER_ENV,
-    NOT_ATTEMPTED,
-    CheckFailed,
-    Mistake,
-    check_function,
-    not_attempted,
-)
+from mobilecourse.checks._core import *  # noqa: F403
 from mobilecourse.checks.lesson00 import *  # noqa: F403
 from mobilecourse.checks.lesson01 import *  # noqa: F403
 from mobilecourse.checks.lesson02 import *  # noqa: F403
@@ -49,12 +43,7 @@ from mobilecourse.checks.lesson08 import *  # noqa: F403
 from mobilecourse.checks.lesson09 import *  # noqa: F403
 
 __all__ = [
-    "AUTOGRADER_ENV",
-    "NOT_ATTEMPTED",
-    "CheckFailed",
-    "Mistake",
-    "check_function",
-    "not_attempted",
+    *_core.__all__,
     *lesson00.__all__,
     *lesson01.__all__,
     *lesson02.__all__,
