@@ -21,8 +21,8 @@ import html
 
 import ipywidgets as w
 
-from mobilecourse import costs
-from mobilecourse._validate import integer, positive_number
+from mobilecourse import costs, design
+from mobilecourse._validate import choice, integer, positive_number
 from mobilecourse.units import format_bytes
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "mobilenet_explorer",
     "mobilenet_v2_costs",
     "mobilenet_v2_explorer",
+    "network_designer",
     "shufflenet_costs",
     "shufflenet_explorer",
     "shufflenet_unit_costs",
@@ -382,6 +383,262 @@ def fire_explorer(squeeze_ratio: float = 0.125, pct3x3: float = 0.5) -> Explorer
         "pct3x3": _slider(w.FloatSlider, pct3x3, 0.0, 1.0, 0.05, "share of 3x3 (pct3x3)"),
     }
     return Explorer("SqueezeNet design-space explorer", controls, _fire_view)
+
+
+# ---------------------------------------------------------------- network designer
+
+
+class _RowControls(w.HBox):
+    """The controls of one design row, and a button that removes it."""
+
+    KERNELS = (1, 3, 5, 7)
+
+    def __init__(self, row, on_change, on_remove):
+        def box(value, hi):
+            return w.BoundedIntText(value=value, min=1, max=hi, layout=w.Layout(width="90px"))
+
+        self.kind = w.Dropdown(options=design.KINDS, value=row.kind, layout=w.Layout(width="120px"))
+        self.filters = box(row.filters, 4096)
+        self.kernel_size = w.Dropdown(
+            options=self.KERNELS, value=row.kernel_size, layout=w.Layout(width="70px")
+        )
+        self.strides = w.Dropdown(
+            options=design.STRIDES, value=row.strides, layout=w.Layout(width="70px")
+        )
+        self.expansion = box(row.expansion, 16)
+        self.groups = box(row.groups, 1024)
+        self.remove = w.Button(
+            description="✕", tooltip="remove this row", layout=w.Layout(width="40px")
+        )
+        self.remove.add_class("designer-remove")
+        for field in design.DesignRow._fields:
+            getattr(self, field).observe(on_change, names="value")
+        self.remove.on_click(lambda _: on_remove(self))
+        fields = [getattr(self, f) for f in design.DesignRow._fields]
+        super().__init__([*fields, self.remove])
+        self.add_class("designer-row")
+
+    def row(self) -> design.DesignRow:
+        return design.DesignRow(*(getattr(self, f).value for f in design.DesignRow._fields))
+
+
+def _budget_lines(net: design.Design, budget) -> list[list[str]]:
+    def verdict(value: int, limit: int | None) -> str:
+        return (
+            "" if limit is None else ("✓ within " if value <= limit else "✗ over ") + f"{limit:,}"
+        )
+
+    rows = [
+        ["MACs", f"{net.macs:,}", verdict(net.macs, budget.max_macs)],
+        ["parameters (Keras)", f"{net.params:,}", verdict(net.params, budget.max_params)],
+    ]
+    if budget.max_file_bytes is not None:
+        size = net.size_bytes(8)
+        rows.append(
+            [
+                "numbers at 8 bits",
+                format_bytes(size),
+                ("✓ within " if size <= budget.max_file_bytes else "✗ over ")
+                + f"the file's {format_bytes(budget.max_file_bytes)}, before the graph",
+            ]
+        )
+    return rows
+
+
+def _design_view(net: design.Design, budget=None) -> str:
+    rows = [
+        [
+            layer.label,
+            "x".join(map(str, layer.output_shape)),
+            f"{layer.macs:,}",
+            f"{layer.params:,}",
+            f"{layer.peak:,}",
+            f"<span style='color:#b00'>⚠ {html.escape(layer.error)}</span>" if layer.error else "",
+        ]
+        for layer in net.layers
+    ]
+    table = _table(["row", "output", "MACs", "params", "peak values", ""], rows)
+    sizes = ", ".join(f"{format_bytes(net.size_bytes(b))} at {b} bits" for b in (32, 16, 8))
+    totals = [
+        ["MACs", f"{net.macs:,}", f"{2 * net.macs:,} FLOPs"],
+        ["parameters (Keras)", f"{net.params:,}", "BatchNorm's four per channel included"],
+        ["stored numbers", f"{net.stored:,}", sizes],
+        [
+            "peak activation memory",
+            format_bytes(net.peak_activation_bytes(32)),
+            f"{format_bytes(net.peak_activation_bytes(8))} at 8 bits",
+        ],
+    ]
+    parts = [table, "<p><b>Totals</b></p>", _table([], totals)]
+    if budget is not None:
+        parts += [
+            "<p><b>Against the budget</b></p>",
+            _table([], _budget_lines(net, budget)),
+        ]
+    if net.errors:
+        parts.append(
+            f"<p style='color:#b00'>⚠ {len(net.errors)} invalid row(s), left out of the totals: "
+            + html.escape("; ".join(net.errors))
+            + "</p>"
+        )
+    valid = [(layer.label, layer.macs) for layer in net.layers if not layer.error]
+    parts.append(
+        _bars_svg(
+            [label for label, _ in valid],
+            [macs / 1e6 for _, macs in valid],
+            "MACs per row, millions",
+        )
+    )
+    source = design.rows_source(net.rows, net.input_shape, net.classes)
+    parts.append(f"<p>As code (for <code>design.build</code>):</p><pre>{html.escape(source)}</pre>")
+    return "".join(parts)
+
+
+class NetworkDesigner(w.VBox):
+    """The network designer: rows of layers, their costs live, a Keras export.
+
+    Attributes:
+        controls: the start dropdown and the input size, by name.
+        row_controls: one :class:`_RowControls` per row, in order.
+        result: the HTML with the costs.
+        exported: the HTML that reports the last export.
+        model: the last exported ``keras.Model`` (``None`` before the first export).
+    """
+
+    def __init__(self, start: str, budget=None):
+        self.title = "Network designer"
+        self.budget = budget
+        self.model = None
+        self._loading = False
+        self.controls = {
+            "start": _dropdown(list(design.STARTS), start, "start from"),
+            "input_size": w.BoundedIntText(
+                value=design.STARTS[start][0][0],
+                min=8,
+                max=512,
+                description="input size",
+                style={"description_width": "150px"},
+            ),
+        }
+        self.row_controls: list[_RowControls] = []
+        self.rows_box = w.VBox()
+        header = w.HTML("<code>kind · filters · kernel · stride · expansion t · groups g</code>")
+        self.add_button = w.Button(description="add row", icon="plus")
+        self.export_button = w.Button(description="export to Keras and profile")
+        self.result = w.HTML()
+        self.exported = w.HTML()
+        self.controls["start"].observe(self._load, names="value")
+        self.controls["input_size"].observe(self._refresh, names="value")
+        self.add_button.on_click(lambda _: self.add_row())
+        self.export_button.on_click(lambda _: self.export())
+        super().__init__(
+            [
+                w.HTML(f"<b>{self.title}</b>"),
+                *self.controls.values(),
+                header,
+                self.rows_box,
+                w.HBox([self.add_button, self.export_button]),
+                self.result,
+                self.exported,
+            ]
+        )
+        self._load()
+
+    # the design ---------------------------------------------------------
+    def input_shape(self) -> tuple[int, int, int]:
+        """The design's input: the start's, at the chosen size."""
+        shape, _, _ = design.STARTS[self.controls["start"].value]
+        size = self.controls["input_size"].value
+        return (size, size, shape[2])
+
+    def rows(self) -> list[design.DesignRow]:
+        """The rows as they are set now."""
+        return [controls.row() for controls in self.row_controls]
+
+    def design(self) -> design.Design:
+        """The costs of the current rows (:func:`mobilecourse.design.design_costs`)."""
+        classes = design.STARTS[self.controls["start"].value][1]
+        return design.design_costs(self.rows(), self.input_shape(), classes)
+
+    # editing -------------------------------------------------------------
+    def add_row(self, row: design.DesignRow | None = None) -> None:
+        """Append ``row``; by default a stride-1 copy of the last row."""
+        if row is None:
+            last = self.rows()[-1] if self.row_controls else design.DesignRow("separable", 32)
+            row = last._replace(strides=1)
+        self.row_controls.append(_RowControls(row, self._refresh, self.remove_row))
+        self._show_rows()
+
+    def remove_row(self, which) -> None:
+        """Remove a row, given by its index or its controls."""
+        index = which if isinstance(which, int) else self.row_controls.index(which)
+        del self.row_controls[index]
+        self._show_rows()
+
+    def export(self):
+        """Build the design with :func:`mobilecourse.design.build`, profile it, report both."""
+        from mobilecourse.profile import profile_model
+
+        net = self.design()
+        if not net.valid:
+            self.exported.value = "<p>⚠ Fix the invalid rows first.</p>"
+            return None
+        self.model = design.build(net.rows, net.input_shape, net.classes)
+        profile = profile_model(self.model)
+        same = (profile.macs, self.model.count_params()) == (net.macs, net.params)
+        self.exported.value = (
+            f"<p>Keras model <code>{self.model.name}</code>: {len(self.model.layers)} layers, "
+            f"profiled {profile.macs:,} MACs and {self.model.count_params():,} parameters, "
+            + ("the design's numbers ✓" if same else "⚠ not the design's numbers")
+            + "</p>"
+        )
+        return self.model
+
+    def _load(self, change=None):
+        shape, _, rows = design.STARTS[self.controls["start"].value]
+        self._loading = True
+        self.controls["input_size"].value = shape[0]
+        self.row_controls = [_RowControls(r, self._refresh, self.remove_row) for r in rows]
+        self._loading = False
+        self._show_rows()
+
+    def _show_rows(self):
+        self.rows_box.children = tuple(self.row_controls)
+        self._refresh()
+
+    def _refresh(self, change=None):
+        if not self._loading:
+            self.result.value = _design_view(self.design(), self.budget)
+            self.exported.value = ""
+
+    def __repr__(self) -> str:
+        return (
+            f"<{self.title}: start={self.controls['start'].value}, rows={len(self.row_controls)}>"
+        )
+
+
+def network_designer(start: str = "digits_cnn 1.0x (lesson 08)", budget=None) -> NetworkDesigner:
+    """Build a network row by row, or from a course model, and watch its costs.
+
+    Shows per-row and total MACs, parameters and peak activation memory, the stored numbers'
+    size at 32, 16 and 8 bits, a warning for a row that cannot be built, and, given a
+    ``budget``, each limit it meets or misses. "export" builds the Keras model with
+    :func:`mobilecourse.design.build` and profiles it.
+
+    Args:
+        start: a name of :data:`mobilecourse.design.STARTS`.
+        budget: a :class:`mobilecourse.deploy.Budget` to check against, or ``None``.
+
+    Raises:
+        ValueError: an unknown ``start``.
+        TypeError: ``budget`` is not a Budget.
+    """
+    from mobilecourse import deploy
+
+    choice(start, "start", tuple(design.STARTS))
+    if budget is not None and not isinstance(budget, deploy.Budget):
+        raise TypeError(f"budget must be a deploy.Budget or None, got {type(budget).__name__}")
+    return NetworkDesigner(start, budget)
 
 
 # ---------------------------------------------------------------- ShuffleNet
