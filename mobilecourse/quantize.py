@@ -65,6 +65,7 @@ __all__ = [
     "kmeans_share",
     "litert_tensors",
     "multiply_by_quantized_multiplier",
+    "network_storage_bytes",
     "pack_signs",
     "quantize",
     "quantize_multiplier",
@@ -74,6 +75,7 @@ __all__ = [
     "saturating_rounding_doubling_high_mul",
     "shared_size_bytes",
     "shared_weights",
+    "squeezenet_densities",
     "straight_through_callback",
     "symmetric_fake_quant",
 ]
@@ -761,3 +763,76 @@ def deep_compress(kernel, keep: int, bits: int, index_bits: int = 4) -> Compress
     codes[~filler] = indices.astype("int64") + 1
     codebook = np.concatenate([np.zeros(1, dtype="float32"), shared])
     return CompressedKernel(w.shape, bits, index_bits, codebook, codes, runs, filler)
+
+
+def network_storage_bytes(compressed, huffman: bool = False, biases: int = 0) -> dict[str, int]:
+    """Bytes of a whole network stored with Deep Compression, part by part.
+
+    Adds up :meth:`CompressedKernel.storage_bytes` over the network's kernels (each kernel's
+    parts rounded up to whole bytes) and stores the biases whole, in float32. Nothing else
+    is counted: no file header, no layer shapes.
+
+    Cost:
+        codes + indices + codebooks + tables as in :meth:`CompressedKernel.storage_bytes`,
+        summed over the kernels, plus ``4 * biases`` bytes.
+
+    Args:
+        compressed: the network's :class:`CompressedKernel` objects (a list, or a dict's
+            ``values()``), e.g. from :func:`deep_compress`.
+        huffman: Huffman-code the codes and the relative indices.
+        biases: how many bias values the network has (kept whole, float32).
+
+    Returns:
+        ``{"codes": ..., "indices": ..., "codebook": ..., "tables": ..., "biases": ...}``
+        in bytes.
+
+    Raises:
+        TypeError: an item of ``compressed`` is not a :class:`CompressedKernel`, ``huffman``
+            is not a bool, or ``biases`` not an integer.
+        ValueError: ``compressed`` is empty or ``biases`` negative.
+    """
+    kernels = list(compressed)
+    if not kernels:
+        raise ValueError("compressed must hold at least one CompressedKernel")
+    for kernel in kernels:
+        if not isinstance(kernel, CompressedKernel):
+            raise TypeError(
+                f"compressed must hold CompressedKernel objects, got {type(kernel).__name__}"
+            )
+    if not isinstance(huffman, bool):
+        raise TypeError(f"huffman must be True or False, got {huffman!r}")
+    biases = integer(biases, "biases", 0)
+    total = {"codes": 0, "indices": 0, "codebook": 0, "tables": 0}
+    for kernel in kernels:
+        for part, size in kernel.storage_bytes(huffman).items():
+            total[part] += size
+    return {**total, "biases": CODEBOOK_ENTRY_BYTES * biases}
+
+
+def squeezenet_densities() -> dict[str, int]:
+    """The percent of each kernel's weights that Deep Compression keeps in SqueezeNet v1.0.
+
+    Iandola et al. 2016, Table 1, last columns (``paper_table("squeezenet_table1")``; the
+    paper heads them "sparsity", but they hold the share kept: conv1's 100 % keeps it
+    whole). Keyed by the kernel's layer in :func:`mobilecourse.models.squeezenet`, in the
+    table's order: ``conv1``, ``fire2_squeeze1x1``, ``fire2_expand1x1``,
+    ``fire2_expand3x3``, ..., ``conv10``. Keeping ``ceil(d * n)`` of a kernel's ``n``
+    weights reproduces every printed count of kept parameters but fire8's (lesson 07).
+
+    Returns:
+        ``{layer name: percent kept}``, 26 kernels.
+    """
+    from mobilecourse.data import paper_table
+
+    density = {}
+    for name, row in paper_table("squeezenet_table1").set_index("layer").iterrows():
+        if name.startswith("fire"):
+            for part, column in (
+                ("squeeze1x1", "s1x1"),
+                ("expand1x1", "e1x1"),
+                ("expand3x3", "e3x3"),
+            ):
+                density[f"{name}_{part}"] = int(row[f"{column}_density_percent"])
+        else:
+            density[name] = int(row["conv_density_percent"])
+    return density

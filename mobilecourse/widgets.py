@@ -6,7 +6,9 @@ Each widget is a thin view over a plain function that does the calculation:
 * :func:`mobilenet_explorer` over :func:`mobilenet_costs`,
 * :func:`fire_explorer` over :func:`squeezenet_size`,
 * :func:`shufflenet_explorer` over :func:`shufflenet_costs` and :func:`shufflenet_unit_costs`,
-* :func:`mobilenet_v2_explorer` over :func:`mobilenet_v2_costs` and :func:`mobilenet_costs`.
+* :func:`mobilenet_v2_explorer` over :func:`mobilenet_v2_costs` and :func:`mobilenet_costs`,
+* :func:`roofline_explorer` over :func:`roofline_costs`,
+* :func:`compression_explorer` over :func:`compression_sizes`.
 
 The functions are unit-tested; the widgets only format their results. A widget never
 raises on a slider value: an impossible setting (e.g. groups that do not divide the
@@ -18,6 +20,7 @@ from __future__ import annotations
 
 import functools
 import html
+import math
 
 import ipywidgets as w
 
@@ -26,7 +29,10 @@ from mobilecourse._validate import choice, integer, positive_number
 from mobilecourse.units import format_bytes
 
 __all__ = [
+    "COMPRESSION_DENSITIES",
     "SHUFFLENET_SCALES",
+    "compression_explorer",
+    "compression_sizes",
     "conv_cost_explorer",
     "conv_costs",
     "fire_explorer",
@@ -35,6 +41,8 @@ __all__ = [
     "mobilenet_v2_costs",
     "mobilenet_v2_explorer",
     "network_designer",
+    "roofline_costs",
+    "roofline_explorer",
     "shufflenet_costs",
     "shufflenet_explorer",
     "shufflenet_unit_costs",
@@ -888,3 +896,434 @@ def mobilenet_v2_explorer(
         "input_size": _slider(w.IntSlider, input_size, 96, 224, 32, "input size"),
     }
     return Explorer("MobileNetV2 explorer", controls, _mobilenet_v2_view)
+
+
+# ---------------------------------------------------------------- roofline
+
+#: Layer kinds the roofline explorer offers: (label, kind of :func:`roofline_costs`, kernel
+#: side or ``None`` for the kernel-size control).
+_ROOFLINE_KINDS = (
+    ("standard convolution", "conv", None),
+    ("1x1 pointwise", "conv", 1),
+    ("depthwise", "depthwise", None),
+)
+
+
+def roofline_costs(
+    kind: str,
+    size: int,
+    channels: int,
+    filters: int,
+    kernel_size: int = 3,
+    strides: int = 1,
+    groups: int = 1,
+    *,
+    roof,
+) -> dict:
+    """MACs, bytes moved and arithmetic intensity of one layer, and its roofline bound.
+
+    The layer reads a ``size x size x channels`` float32 input and its weights and writes
+    its output once (:func:`mobilecourse.costs.memory_traffic`, as
+    :func:`mobilecourse.roofline.layer_point` counts it); "same" padding, no bias.
+
+    Cost:
+        conv: Dk^2 (M/g) N Dout^2 MACs; depthwise: Dk^2 M Dout^2 MACs; traffic = 4 (H W M
+        + weights + Dout^2 N) bytes; intensity I = MACs / traffic; attainable
+        = min(P, B I) GMAC/s under a roof of peak P GMAC/s and bandwidth B GB/s
+        (Williams, Waterman and Patterson 2009).
+
+    Args:
+        kind: ``"conv"`` (standard, 1x1 or group convolution) or ``"depthwise"``.
+        size: the input's height and width.
+        channels: input channels M.
+        filters: output channels N of a ``"conv"`` (ignored for ``"depthwise"``, whose
+            output has ``channels`` channels).
+        kernel_size: the kernel's side Dk.
+        strides: the stride.
+        groups: groups g of a ``"conv"``; must divide ``channels`` and ``filters`` (1 for
+            ``"depthwise"``, which has one filter per channel).
+        roof: a :class:`mobilecourse.roofline.Roof` (measured, or made up for a test).
+
+    Returns:
+        ``{"macs", "weights", "output_shape", "input_bytes", "weight_bytes",
+        "output_bytes", "traffic_bytes", "intensity", "ridge", "peak_gmacs",
+        "bandwidth_gbs", "attainable_gmacs", "bound", "min_time_us",
+        "cache_attainable_gmacs"}``: ``bound`` is ``"memory"`` left of the ridge, else
+        ``"compute"``; ``min_time_us`` = MACs / attainable; the cache roof's bound is
+        ``None`` on a roof without ``cache_bandwidth_gbs``.
+
+    Raises:
+        TypeError: ``roof`` is not a ``Roof``, or a count is not an integer.
+        ValueError: an unknown ``kind``, a non-positive count, ``groups`` that do not
+            divide the channels, or ``groups`` other than 1 for ``"depthwise"``.
+    """
+    from mobilecourse import roofline
+
+    if not isinstance(roof, roofline.Roof):
+        raise TypeError(f"roof must be a roofline.Roof, got {type(roof).__name__}")
+    kind = choice(kind, "kind", ("conv", "depthwise"))
+    size = integer(size, "size")
+    shape = (size, size, integer(channels, "channels"))
+    groups = integer(groups, "groups")
+    if kind == "conv":
+        cost = costs.conv2d(shape, filters, kernel_size, strides, groups=groups, use_bias=False)
+    elif groups != 1:
+        raise ValueError(
+            f"groups must be 1 for a depthwise convolution (one filter per channel), got {groups}"
+        )
+    else:
+        cost = costs.depthwise_conv2d(shape, kernel_size, strides, use_bias=False)
+    bytes_per_value = roofline.FLOAT32_BYTES
+    traffic = costs.memory_traffic(shape, cost) * bytes_per_value
+    intensity = cost.macs / traffic
+    attainable = roof.attainable(intensity)
+    cache = roof.attainable(intensity, "cache") if roof.cache_bandwidth_gbs else None
+    return {
+        "macs": cost.macs,
+        "weights": cost.weights,
+        "output_shape": cost.output_shape,
+        "input_bytes": bytes_per_value * size * size * shape[2],
+        "weight_bytes": bytes_per_value * cost.weights,
+        "output_bytes": bytes_per_value * math.prod(cost.output_shape),
+        "traffic_bytes": traffic,
+        "intensity": intensity,
+        "ridge": roof.ridge,
+        "peak_gmacs": roof.peak_gmacs,
+        "bandwidth_gbs": roof.bandwidth_gbs,
+        "attainable_gmacs": attainable,
+        "bound": "memory" if intensity < roof.ridge else "compute",
+        "min_time_us": cost.macs / (attainable * 1e3),
+        "cache_attainable_gmacs": cache,
+    }
+
+
+@functools.lru_cache(maxsize=1)
+def _measured_roof():
+    """This machine's roof, measured once per process (3 rounds of 5 runs: a few seconds)."""
+    from mobilecourse import roofline
+
+    return roofline.measure_roof(rounds=3, runs=5)
+
+
+def _roofline_plot(r: dict, roof, label: str) -> str:
+    def draw(ax):
+        low = min(0.05, r["intensity"] / 2, roof.ridge / 4)
+        high = max(500.0, r["intensity"] * 2, roof.ridge * 4)
+        for bandwidth, name, style in (
+            (roof.bandwidth_gbs, "memory", "-"),
+            (roof.cache_bandwidth_gbs, "cache", "--"),
+        ):
+            if bandwidth:  # the roof bends where bandwidth x I reaches the peak
+                bend = roof.peak_gmacs / bandwidth
+                xs = [low, *([bend] if low < bend < high else []), high]
+                ys = [min(roof.peak_gmacs, bandwidth * x) for x in xs]
+                ax.plot(xs, ys, color="black" if name == "memory" else "grey", ls=style,
+                        label=f"roof: {name}")  # fmt: skip
+        ax.axvline(roof.ridge, color="grey", lw=0.8, ls=":", label=f"ridge {roof.ridge:.2f}")
+        ax.scatter([r["intensity"]], [r["attainable_gmacs"]], color="tab:red", zorder=3,
+                   label=label)  # fmt: skip
+        ax.set_xscale("log")
+        ax.set_yscale("log")
+        ax.minorticks_off()  # (half the drawing time)
+        ax.set_xlabel("arithmetic intensity (MACs per byte, float32)")
+        ax.set_ylabel("attainable GMAC/s")
+        ax.legend(loc="lower right", fontsize=7)
+
+    return _svg(draw, (5, 3))
+
+
+def _roofline_view(roof, kind, size, channels, filters, kernel_size, strides, groups) -> str:
+    label, fn_kind, fixed_kernel = next(k for k in _ROOFLINE_KINDS if k[0] == kind)
+    unused = []
+    if fixed_kernel is not None:
+        kernel_size = fixed_kernel
+        unused.append("kernel size")
+    if fn_kind == "depthwise":
+        filters, groups = channels, 1
+        unused += ["output channels", "groups"]
+    try:
+        r = roofline_costs(
+            fn_kind, size, channels, filters, kernel_size, strides, groups, roof=roof
+        )
+    except ValueError as err:
+        return f"<p>{html.escape(str(err))}</p>"
+    h, w_, n = r["output_shape"]
+    name = {
+        "standard convolution": f"standard {kernel_size}x{kernel_size} convolution",
+        "1x1 pointwise": "1x1 pointwise convolution",
+        "depthwise": f"depthwise {kernel_size}x{kernel_size} convolution",
+    }[label]
+    grouped = f", {groups} groups" if groups > 1 else ""
+    layer = f"{name}{grouped}, stride {strides}: {size}x{size}x{channels} &rarr; {h}x{w_}x{n}"
+    traffic = (
+        f"{r['traffic_bytes']:,} = {r['input_bytes']:,} in + {r['weight_bytes']:,} weights "
+        f"+ {r['output_bytes']:,} out"
+    )
+    rows = [
+        ["MACs", f"{r['macs']:,}", f"FLOPs = 2 x MACs = {2 * r['macs']:,}"],
+        ["bytes moved (float32)", f"{r['traffic_bytes']:,}", traffic],
+        ["arithmetic intensity", f"{r['intensity']:.2f}", "MACs per byte"],
+        [
+            "roof",
+            f"{r['peak_gmacs']:.1f} GMAC/s, {r['bandwidth_gbs']:.1f} GB/s",
+            f"ridge at {r['ridge']:.2f} MACs per byte",
+        ],
+        [
+            "attainable = min(P, B·I)",
+            f"{r['attainable_gmacs']:.1f} GMAC/s",
+            f"<b>{r['bound']}-bound</b>; at least {r['min_time_us']:,.1f} µs",
+        ],
+    ]
+    if r["cache_attainable_gmacs"] is not None:
+        rows.append(["if its data stay in cache", f"{r['cache_attainable_gmacs']:.1f} GMAC/s", ""])
+    note = f"<p>(Not used by this layer: {', '.join(unused)}.)</p>" if unused else ""
+    plot = _roofline_plot(r, roof, f"this layer: I = {r['intensity']:.2f}")
+    return f"<p>{layer}</p>" + _table(["", "this layer", ""], rows) + note + plot
+
+
+def roofline_explorer(
+    kind: str = "standard convolution",
+    size: int = 56,
+    channels: int = 64,
+    filters: int = 64,
+    kernel_size: int = 3,
+    strides: int = 1,
+    groups: int = 1,
+    roof=None,
+) -> Explorer:
+    """A layer's MACs, bytes moved and arithmetic intensity, placed under a roofline.
+
+    Args:
+        kind: ``"standard convolution"``, ``"1x1 pointwise"`` or ``"depthwise"``.
+        size, channels, filters, kernel_size, strides, groups: the layer's first settings.
+        roof: a :class:`mobilecourse.roofline.Roof` (a lesson passes the one it measured);
+            ``None`` measures this machine's once per process (a few seconds).
+
+    Raises:
+        TypeError: ``roof`` is neither ``None`` nor a ``Roof``.
+    """
+    from mobilecourse import roofline
+
+    if roof is None:
+        roof = _measured_roof()
+    elif not isinstance(roof, roofline.Roof):
+        raise TypeError(f"roof must be a roofline.Roof or None, got {type(roof).__name__}")
+    controls = {
+        "kind": _dropdown([k[0] for k in _ROOFLINE_KINDS], kind, "layer"),
+        "size": _slider(w.IntSlider, size, 1, 224, 1, "input size H = W"),
+        "channels": _slider(w.IntSlider, channels, 1, 1024, 1, "input channels M"),
+        "filters": _slider(w.IntSlider, filters, 1, 1024, 1, "output channels N"),
+        "kernel_size": _slider(w.IntSlider, kernel_size, 1, 7, 1, "kernel size Dk"),
+        "strides": _slider(w.IntSlider, strides, 1, 2, 1, "stride"),
+        "groups": _dropdown(_GROUP_CHOICES, groups, "groups g"),
+    }
+    return Explorer("Roofline explorer", controls, functools.partial(_roofline_view, roof))
+
+
+# ---------------------------------------------------------------- Deep Compression
+
+#: The densities the compression explorer offers: Table 1's share per layer, or one share
+#: of weights kept in every kernel.
+COMPRESSION_DENSITIES = ("table1", 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
+
+
+@functools.lru_cache(maxsize=2)
+def _squeezenet_kernels(seed: int):
+    """Lesson 07's SqueezeNet weights: ``models.squeezenet()`` built after
+    ``keras.utils.set_random_seed(seed)`` (untrained, Glorot-uniform kernels).
+
+    Returns ``(kernels, biases, params)``: read-only float32 kernels by layer name (in the
+    order of :func:`mobilecourse.quantize.squeezenet_densities`), the bias count and all
+    parameters. The caller's Python and NumPy random states are left as they were.
+    """
+    import random
+
+    import numpy as np
+
+    from mobilecourse import quantize, quiet_tensorflow
+
+    quiet_tensorflow()
+    import keras
+
+    from mobilecourse import models
+
+    states = random.getstate(), np.random.get_state()
+    try:
+        keras.utils.set_random_seed(seed)
+        model = models.squeezenet()
+    finally:
+        random.setstate(states[0])
+        np.random.set_state(states[1])
+    kernels = {}
+    for name in quantize.squeezenet_densities():
+        kernels[name] = keras.ops.convert_to_numpy(model.get_layer(name).kernel)
+        kernels[name].setflags(write=False)
+    biases = sum(int(model.get_layer(name).bias.shape[0]) for name in kernels)
+    return kernels, biases, model.count_params()
+
+
+def _density(density) -> object:
+    """``"table1"``, or the density as an exact fraction in (0, 1]."""
+    from fractions import Fraction
+
+    if isinstance(density, str):
+        return choice(density, "density", ("table1",))
+    value = Fraction(str(positive_number(density, "density")))
+    if value > 1:
+        raise ValueError(f"density must be 'table1' or a number in (0, 1], got {density!r}")
+    return value
+
+
+@functools.lru_cache(maxsize=128)
+def _compressed_sizes(density, bits: int, index_bits: int, seed: int) -> dict:
+    from fractions import Fraction
+
+    from mobilecourse import quantize
+
+    kernels, biases, params = _squeezenet_kernels(seed)
+    table1 = quantize.squeezenet_densities()
+    layers, compressed = {}, []
+    for name, kernel in kernels.items():
+        d = Fraction(table1[name], 100) if density == "table1" else density
+        keep = math.ceil(d * kernel.size)
+        c = quantize.deep_compress(kernel, keep, bits, index_bits)
+        compressed.append(c)
+        layers[name] = {"weights": kernel.size, "kept": keep, "entries": c.entries}
+    sizes = {
+        name: quantize.network_storage_bytes(compressed, huffman, biases)
+        for name, huffman in (("fixed", False), ("huffman", True))
+    }
+    return {
+        "layers": layers,
+        **sizes,
+        "fixed_total": sum(sizes["fixed"].values()),
+        "huffman_total": sum(sizes["huffman"].values()),
+        "float32_bytes": costs.model_size_bytes(params, 32),
+        "params": params,
+        "biases": biases,
+        "kept": sum(row["kept"] for row in layers.values()),
+        "fillers": sum(row["entries"] - row["kept"] for row in layers.values()),
+    }
+
+
+def compression_sizes(
+    density="table1", bits: int = 6, index_bits: int = 4, seed: int | None = None
+) -> dict:
+    """SqueezeNet v1.0 stored with Deep Compression: sizes with and without Huffman coding.
+
+    Lesson 07's weights (``models.squeezenet()`` built after
+    ``keras.utils.set_random_seed(seed)``: untrained). Every kernel keeps its ``ceil(d * n)``
+    weights of largest ``|w|`` and is stored by :func:`mobilecourse.quantize.deep_compress`
+    (k-means sharing with ``2**bits`` codebook entries, ``index_bits`` relative indices with
+    filler zeros); the parts are added by :func:`mobilecourse.quantize.network_storage_bytes`
+    with the biases in float32. Results are cached.
+
+    Cost:
+        without Huffman: codes ceil(entries * bits / 8), indices ceil(entries * index_bits
+        / 8) (none for a kernel kept whole), codebook 4 * 2**bits bytes, per kernel;
+        entries = kept + fillers. Table 1's densities at 6 bits and 4-bit indices land
+        near Table 2's 0.47 MB (Iandola et al. 2016; lesson 07).
+
+    Args:
+        density: ``"table1"`` (Table 1's share of each kernel,
+            :func:`mobilecourse.quantize.squeezenet_densities`) or one share kept in every
+            kernel, a number in (0, 1]; 1 keeps every kernel whole (no indices).
+        bits: bits per code, 2 to 8.
+        index_bits: bits per relative index, 1 to 8.
+        seed: the weights' seed; ``None`` takes :func:`mobilecourse.default_seed`, the
+            lesson's.
+
+    Returns:
+        ``{"fixed": parts, "huffman": parts, "fixed_total", "huffman_total",
+        "float32_bytes", "params", "biases", "kept", "fillers", "layers"}``: ``parts`` are
+        ``{"codes", "indices", "codebook", "tables", "biases"}`` in bytes; ``kept`` counts
+        kernel weights kept (biases apart), ``fillers`` the filler entries; ``layers`` has
+        ``{"weights", "kept", "entries"}`` of each kernel.
+
+    Raises:
+        TypeError: ``bits``, ``index_bits`` or ``seed`` not an integer, or ``density``
+            not a number or string.
+        ValueError: ``density`` outside (0, 1] and not ``"table1"``; ``bits`` or
+            ``index_bits`` out of range.
+    """
+    import copy
+
+    from mobilecourse import default_seed
+
+    density = _density(density)
+    bits = integer(bits, "bits", 2, maximum=8)
+    index_bits = integer(index_bits, "index_bits", 1, maximum=8)
+    seed = default_seed() if seed is None else integer(seed, "seed", 0)
+    return copy.deepcopy(_compressed_sizes(density, bits, index_bits, seed))
+
+
+def _compression_plot(r: dict, bits: int, table2) -> str:
+    from mobilecourse.units import MIB
+
+    rows = table2[table2["architecture"] == "SqueezeNet"].set_index("data_type")
+    labels = ["float32 (ours)", f"{bits}-bit codes (ours)", f"{bits}-bit, Huffman (ours)"]
+    values = [r["float32_bytes"] / MIB, r["fixed_total"] / MIB, r["huffman_total"] / MIB]
+    for data_type, row in rows.iterrows():
+        labels.append(f"paper: {row['compression']}, {data_type}")
+        values.append(float(row["model_size_mb"]))
+    return _bars_svg(labels, values, "MiB (ours); MB as printed (paper, Table 2)")
+
+
+def _compression_view(seed, density, bits: int, index_bits: int) -> str:
+    from mobilecourse.data import paper_table
+    from mobilecourse.units import MIB
+
+    r = compression_sizes(density, bits, index_bits, seed)
+    names = {"codebook": "codebooks", "tables": "Huffman tables", "biases": "biases (float32)"}
+    rows = [
+        [names.get(part, part), f"{r['fixed'][part]:,}", f"{r['huffman'][part]:,}"]
+        for part in r["fixed"]
+    ]
+    for key in ("fixed", "huffman"):
+        r[f"{key}_ratio"] = r["float32_bytes"] / r[f"{key}_total"]
+    rows += [
+        ["<b>total</b>", f"<b>{r['fixed_total']:,}</b>", f"<b>{r['huffman_total']:,}</b>"],
+        ["", f"{r['fixed_total'] / MIB:.3f} MiB", f"{r['huffman_total'] / MIB:.3f} MiB"],
+        ["vs float32", f"{r['fixed_ratio']:.1f}x smaller", f"{r['huffman_ratio']:.1f}x smaller"],
+    ]
+    weights = r["params"] - r["biases"]
+    chosen = "Table 1's densities" if density == "table1" else f"{density:.0%} of every kernel"
+    head = (
+        f"<p>Untrained SqueezeNet v1.0 (lesson 07's weights), {chosen}: {r['kept']:,} of "
+        f"{weights:,} kernel weights kept, {r['fillers']:,} filler entries; float32 "
+        f"{r['float32_bytes']:,} bytes ({r['float32_bytes'] / MIB:.2f} MiB).</p>"
+    )
+    table2 = paper_table("squeezenet_table2")
+    paper = table2[table2["architecture"] == "SqueezeNet"].set_index("data_type")["model_size_mb"]
+    base = float(paper["32 bit"])
+    compressed = [f"{t}: {paper[t]:g} MB ({base / paper[t]:.1f}x)" for t in ("8 bit", "6 bit")]
+    against = (
+        f"<p>SqueezeNet's Table 2 (Iandola et al. 2016): {base:g} MB at 32 bit; Deep "
+        f"Compression {', '.join(compressed)}. Its sizes read as MiB (lesson 00).</p>"
+    )
+    table = _table(["bytes", "fixed-width codes", "Huffman-coded"], rows)
+    return head + table + against + _compression_plot(r, bits, table2)
+
+
+def compression_explorer(
+    density="table1", bits: int = 6, index_bits: int = 4, seed: int | None = None
+) -> Explorer:
+    """Density, code bits and index bits -> SqueezeNet's size with Deep Compression, with
+    and without Huffman coding, against the paper's Table 2 (Iandola et al. 2016).
+
+    Args:
+        density: ``"table1"`` or one of :data:`COMPRESSION_DENSITIES`.
+        bits: bits per code, 2 to 8.
+        index_bits: bits per relative index, 1 to 8.
+        seed: the weights' seed (``None``: the lesson's, :func:`mobilecourse.default_seed`).
+    """
+    labels = [("Table 1, by layer", "table1")]
+    labels += [(f"{d:.0%} of every kernel", d) for d in COMPRESSION_DENSITIES[1:]]
+    controls = {
+        "density": _dropdown(labels, density, "weights kept"),
+        "bits": _slider(w.IntSlider, bits, 2, 8, 1, "bits per code"),
+        "index_bits": _slider(w.IntSlider, index_bits, 1, 8, 1, "bits per index"),
+    }
+    return Explorer(
+        "Deep Compression explorer", controls, functools.partial(_compression_view, seed)
+    )

@@ -295,6 +295,48 @@ def test_deep_compress_bad_inputs(call, error, message):
         call()
 
 
+def test_network_storage_bytes_adds_the_kernels_parts_and_float32_biases():
+    # the small kernel by hand above (1 + 1 + 16 bytes) and a dense 2-bit one: 16 weights
+    # in 4 bytes of codes, 4 centroids in 16 bytes, no index
+    sparse = q.deep_compress(
+        np.array([0.1, 0.0, 0.9, 0.2, -0.1, 0.0, 0.05, 0.0, 0.0, -0.8, 0.0, 0.7]), 3, 2, 2
+    )
+    dense = q.deep_compress(np.linspace(-1.0, 1.0, 16), 16, 2)
+    assert q.network_storage_bytes([sparse, dense], biases=10) == {
+        "codes": 1 + 4, "indices": 1, "codebook": 16 + 16, "tables": 0, "biases": 40
+    }  # fmt: skip
+    huffman = q.network_storage_bytes({"a": sparse, "b": dense}.values(), huffman=True)
+    assert huffman["tables"] == (4 + 4) + 4 and huffman["biases"] == 0  # code, index, code
+    assert huffman["codes"] <= 1 + 4 and huffman["indices"] <= 1
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"compressed": []}, ValueError, "compressed"),
+        ({"compressed": [np.ones(3)]}, TypeError, "compressed"),
+        ({"huffman": 1}, TypeError, "huffman"),
+        ({"biases": -1}, ValueError, "biases"),
+        ({"biases": 2.0}, TypeError, "biases"),
+    ],
+)
+def test_network_storage_bytes_refuses_bad_input(kwargs, error, match):
+    kernel = q.deep_compress(np.linspace(-1.0, 1.0, 16), 16, 2)
+    with pytest.raises(error, match=match):
+        q.network_storage_bytes(**{"compressed": [kernel], **kwargs})
+
+
+def test_squeezenet_densities_are_table_1s_by_kernel_layer():
+    density = q.squeezenet_densities()
+    model = models.squeezenet()
+    kernels = [layer.name for layer in model.layers if isinstance(layer, keras.layers.Conv2D)]
+    assert list(density) == kernels and len(kernels) == 26  # conv1, 8 x 3, conv10
+    # Table 1's last columns, read off the paper
+    assert density["conv1"] == 100 and density["conv10"] == 20
+    assert density["fire9_expand3x3"] == 30 and density["fire8_expand1x1"] == 50
+    assert sum(v == 33 for v in density.values()) == 7
+
+
 # --- Keras models and TFLite --------------------------------------------------------
 
 

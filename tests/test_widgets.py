@@ -221,3 +221,233 @@ def test_mobilenet_v2_explorer_updates_its_numbers():
     assert "300,774,272" not in explorer.result.value
     explorer.controls["input_size"].value = 96
     assert "At 96x96" in explorer.result.value
+
+
+# ---------------------------------------------------------------- roofline
+
+
+def _roof(peak=50.0, bandwidth=20.0, cache=None):
+    from mobilecourse.roofline import Roof
+
+    return Roof(peak_gmacs=peak, bandwidth_gbs=bandwidth, cache_bandwidth_gbs=cache)
+
+
+def test_roofline_costs_of_a_3x3_conv_and_a_depthwise_layer():
+    roof = _roof()  # ridge at 50 / 20 = 2.5 MACs per byte
+    r = widgets.roofline_costs("conv", 56, 64, 64, 3, roof=roof)
+    macs = 56 * 56 * 9 * 64 * 64  # Dout^2 Dk^2 M N, "same" padding, stride 1
+    traffic = 4 * (56 * 56 * 64 + 9 * 64 * 64 + 56 * 56 * 64)  # read input, weights; write output
+    assert (r["macs"], r["traffic_bytes"]) == (macs, traffic) == (115_605_504, 1_753_088)
+    assert r["intensity"] == pytest.approx(macs / traffic)
+    assert r["ridge"] == 2.5 and r["bound"] == "compute"
+    assert r["attainable_gmacs"] == 50.0 == min(50.0, 20.0 * macs / traffic)
+    assert r["min_time_us"] == pytest.approx(macs / 50e9 * 1e6)
+    assert r["cache_attainable_gmacs"] is None
+
+    d = widgets.roofline_costs("depthwise", 56, 64, 999, 3, roof=_roof(cache=40.0))
+    macs, traffic = 56 * 56 * 9 * 64, 4 * (2 * 56 * 56 * 64 + 9 * 64)  # filters ignored
+    assert (d["macs"], d["traffic_bytes"], d["bound"]) == (macs, traffic, "memory")
+    assert d["attainable_gmacs"] == pytest.approx(20.0 * macs / traffic)  # B * I < P
+    assert d["cache_attainable_gmacs"] == pytest.approx(40.0 * macs / traffic)  # < P too
+
+
+def test_roofline_costs_with_stride_and_groups():
+    r = widgets.roofline_costs("conv", 28, 384, 384, 1, strides=2, groups=8, roof=_roof())
+    macs = 14 * 14 * (384 // 8) * 384  # ceil(28 / 2) = 14
+    traffic = 4 * (28 * 28 * 384 + 384 // 8 * 384 + 14 * 14 * 384)
+    assert (r["macs"], r["traffic_bytes"], r["output_shape"]) == (macs, traffic, (14, 14, 384))
+    assert r["attainable_gmacs"] == pytest.approx(min(50.0, 20.0 * macs / traffic))
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"kind": "dense"}, ValueError, "kind"),
+        ({"channels": 64, "groups": 3}, ValueError, "groups=3 does not divide 64"),
+        ({"kind": "depthwise", "groups": 2}, ValueError, "groups must be 1"),
+        ({"size": 0}, ValueError, "size"),
+        ({"channels": 6.0}, TypeError, "channels"),
+        ({"kernel_size": 0}, ValueError, "kernel_size"),
+        ({"roof": (50.0, 20.0)}, TypeError, "roof"),
+    ],
+)
+def test_roofline_costs_refuse_bad_input(kwargs, error, match):
+    arguments = {"kind": "conv", "size": 56, "channels": 64, "filters": 64, "roof": _roof()}
+    with pytest.raises(error, match=match):
+        widgets.roofline_costs(**{**arguments, **kwargs})
+
+
+def test_roofline_explorer_updates_its_numbers():
+    explorer = widgets.roofline_explorer(roof=_roof())
+    assert repr(explorer).startswith("<Roofline explorer: kind=standard convolution, size=56,")
+    text = explorer.result.value
+    assert "115,605,504" in text and "1,753,088" in text and "compute-bound" in text
+    assert f"{115_605_504 / 1_753_088:.2f}" in text and "ridge at 2.50" in text and "<svg" in text
+    explorer.controls["kind"].value = "depthwise"
+    macs, traffic = 56 * 56 * 9 * 64, 4 * (2 * 56 * 56 * 64 + 9 * 64)
+    text = explorer.result.value
+    assert f"{macs:,}" in text and f"{traffic:,}" in text and "memory-bound" in text
+    assert f"{20.0 * macs / traffic:.1f} GMAC/s" in text
+    explorer.controls["kind"].value = "1x1 pointwise"
+    explorer.controls["groups"].value = 8
+    assert f"{56 * 56 * 8 * 64:,}" in explorer.result.value  # M/g = 8 inputs per filter
+    explorer.controls["channels"].value = 60
+    assert "groups=8 does not divide 60" in explorer.result.value
+
+
+def test_roofline_explorer_survives_every_extreme_setting():
+    explorer = widgets.roofline_explorer(roof=_roof(cache=40.0))
+    sliders = [name for name, c in explorer.controls.items() if hasattr(c, "min")]
+    low = {n: explorer.controls[n].min for n in sliders}
+    high = {n: explorer.controls[n].max for n in sliders}
+    mixed = {n: (low, high)[i % 2][n] for i, n in enumerate(sliders)}
+    swapped = {n: (high, low)[i % 2][n] for i, n in enumerate(sliders)}
+    kinds = explorer.controls["kind"].options
+    for kind, g, corner in itertools.product(kinds, (1, 8), (low, high, mixed, swapped)):
+        for name, value in {"kind": kind, "groups": g, **corner}.items():
+            explorer.controls[name].value = value
+        assert "MACs" in explorer.result.value or "does not divide" in explorer.result.value
+
+
+def test_roofline_explorer_refuses_a_roof_of_another_type():
+    with pytest.raises(TypeError, match="roof"):
+        widgets.roofline_explorer(roof={"peak_gmacs": 1.0})
+
+
+# ---------------------------------------------------------------- Deep Compression
+
+#: SqueezeNet v1.0's kernels (Iandola et al. 2016, Table 1), written out: conv1 7x7x3x96,
+#: the fire modules' squeeze 1x1, expand 1x1 and expand 3x3 on their input channels, and
+#: conv10 1x1x512x1000.
+_FIRES = {  # name: (input channels, s1x1, e1x1, e3x3)
+    "fire2": (96, 16, 64, 64), "fire3": (128, 16, 64, 64), "fire4": (128, 32, 128, 128),
+    "fire5": (256, 32, 128, 128), "fire6": (256, 48, 192, 192), "fire7": (384, 48, 192, 192),
+    "fire8": (384, 64, 256, 256), "fire9": (512, 64, 256, 256),
+}  # fmt: skip
+_KERNEL_SIZES = {"conv1": 7 * 7 * 3 * 96, "conv10": 512 * 1000}
+for _name, (_c, _s, _e1, _e3) in _FIRES.items():
+    _KERNEL_SIZES |= {
+        f"{_name}_squeeze1x1": _c * _s,
+        f"{_name}_expand1x1": _s * _e1,
+        f"{_name}_expand3x3": 9 * _s * _e3,
+    }
+_BIASES = 96 + 1000 + sum(s + e1 + e3 for _, s, e1, e3 in _FIRES.values())
+
+
+def test_compression_sizes_of_the_dense_network_follow_the_formulas():
+    r = widgets.compression_sizes(1.0, 4, 4)
+    assert _BIASES == r["biases"] == 3_976 and r["params"] == 1_248_424
+    fixed = r["fixed"]
+    assert fixed["codes"] == sum(-(-n * 4 // 8) for n in _KERNEL_SIZES.values())
+    assert fixed["indices"] == 0 and fixed["tables"] == 0  # whole kernels store no index
+    assert fixed["codebook"] == len(_KERNEL_SIZES) * 4 * 2**4
+    assert fixed["biases"] == 4 * 3_976 and r["fillers"] == 0
+    assert r["fixed_total"] == sum(fixed.values())
+    assert r["float32_bytes"] == 4 * 1_248_424
+    # Huffman: one table entry per code symbol of each kernel, never more code bits
+    huffman = r["huffman"]
+    assert huffman["tables"] == len(_KERNEL_SIZES) * 2**4 and huffman["indices"] == 0
+    assert huffman["codes"] <= fixed["codes"]
+
+
+def test_compression_sizes_with_table_1_count_codes_indices_and_fillers():
+    import numpy as np
+
+    bits, index_bits = 6, 4
+    r = widgets.compression_sizes("table1", bits, index_bits, seed=0)
+    densities = {  # Table 1's percent kept of s1x1, e1x1, e3x3
+        "fire2": (100, 100, 33), "fire3": (100, 100, 33), "fire4": (100, 100, 33),
+        "fire5": (100, 100, 33), "fire6": (100, 50, 33), "fire7": (50, 100, 33),
+        "fire8": (100, 50, 33), "fire9": (50, 100, 30),
+    }  # fmt: skip
+    table1 = {"conv1": 100, "conv10": 20}
+    for name, d in densities.items():
+        parts = (f"{name}_squeeze1x1", f"{name}_expand1x1", f"{name}_expand3x3")
+        table1 |= dict(zip(parts, d, strict=True))
+    kept = {k: -(-table1[k] * n // 100) for k, n in _KERNEL_SIZES.items()}
+    # kept weights + biases: Table 1's 421,098 with fire8's misprint replaced (lesson 07)
+    assert r["kept"] + _BIASES == 421_098 - 77_581 + 82_005
+    # fillers by hand: lesson 07's weights, magnitude masks, floor(run / 2**b) per gap
+    import keras
+
+    from mobilecourse import models
+
+    keras.utils.set_random_seed(0)
+    model = models.squeezenet()
+    fillers = {}
+    for name, n in _KERNEL_SIZES.items():
+        if kept[name] == n:
+            fillers[name] = 0
+            continue
+        w = keras.ops.convert_to_numpy(model.get_layer(name).kernel).ravel()
+        positions = np.sort(np.argsort(-np.abs(w), kind="stable")[: kept[name]])
+        runs = np.diff(np.concatenate([[-1], positions])) - 1
+        fillers[name] = int((runs // 2**index_bits).sum())
+    assert r["fillers"] == sum(fillers.values()) > 0
+    entries = {k: kept[k] + fillers[k] for k in kept}
+    sparse = [k for k in kept if kept[k] < _KERNEL_SIZES[k]]
+    assert len(sparse) == 13  # the eight expand3x3, conv10 and four more at 50 %
+    fixed = r["fixed"]
+    assert fixed["codes"] == sum(-(-e * bits // 8) for e in entries.values())
+    assert fixed["indices"] == sum(-(-entries[k] * index_bits // 8) for k in sparse)
+    assert fixed["codebook"] == 26 * 4 * 2**bits and fixed["tables"] == 0
+    huffman = r["huffman"]
+    assert huffman["tables"] == 26 * 2**bits + len(sparse) * 2**index_bits
+    assert huffman["codes"] <= fixed["codes"] and huffman["indices"] <= fixed["indices"]
+    assert r["huffman_total"] < r["fixed_total"]
+    # near the paper's 0.47 MB at 6 bits (Table 2), read as MiB, as lesson 07 asserts
+    assert abs(r["fixed_total"] / 2**20 / 0.47 - 1) < 0.05
+
+
+def test_compression_sizes_grow_with_the_density():
+    sizes = [widgets.compression_sizes(d, 6, 4)["fixed_total"] for d in (0.1, 0.3, 0.5)]
+    assert sizes == sorted(sizes)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "error", "match"),
+    [
+        ({"density": 0}, ValueError, "density"),
+        ({"density": 1.5}, ValueError, "density"),
+        ({"density": "table2"}, ValueError, "density"),
+        ({"density": None}, TypeError, "density"),
+        ({"bits": 1}, ValueError, "bits"),
+        ({"bits": 9}, ValueError, "bits"),
+        ({"bits": 6.0}, TypeError, "bits"),
+        ({"index_bits": 0}, ValueError, "index_bits"),
+        ({"seed": -1}, ValueError, "seed"),
+    ],
+)
+def test_compression_sizes_refuse_bad_input(kwargs, error, match):
+    with pytest.raises(error, match=match):
+        widgets.compression_sizes(**kwargs)
+
+
+def test_compression_explorer_updates_its_numbers():
+    explorer = widgets.compression_explorer(seed=0)
+    assert repr(explorer) == ("<Deep Compression explorer: density=table1, bits=6, index_bits=4>")
+    text = explorer.result.value
+    # SqueezeNet's Table 2: 4.8 MB at 32 bit, 0.66 MB at 8 bit and 0.47 MB at 6 bit
+    assert "4.8 MB at 32 bit" in text and "0.66 MB" in text and "0.47 MB" in text
+    assert f"({4.8 / 0.47:.1f}x)" in text and f"({4.8 / 0.66:.1f}x)" in text and "<svg" in text
+    assert f"{4 * 1_248_424:,} bytes" in text and f"{421_098 - 77_581 + 82_005 - 3_976:,}" in text
+    explorer.controls["density"].value = 1.0
+    explorer.controls["bits"].value = 4
+    codes = sum(-(-n * 4 // 8) for n in _KERNEL_SIZES.values())
+    codebooks = 26 * 4 * 2**4
+    total = codes + codebooks + 4 * 3_976
+    text = explorer.result.value
+    assert f"{codes:,}" in text and f"{codebooks:,}" in text and f"<b>{total:,}</b>" in text
+    assert f"{4 * 1_248_424 / total:.1f}x smaller" in text
+    explorer.controls["bits"].value = 8
+    assert f"{26 * 4 * 2**8:,}" in explorer.result.value
+
+
+def test_compression_explorer_survives_every_extreme_setting():
+    explorer = widgets.compression_explorer()
+    densities = [explorer.controls["density"].options[i][1] for i in (0, 1, -1)]
+    for density, bits, index_bits in itertools.product(densities, (2, 8), (1, 8)):
+        explorer.controls["density"].value = density
+        explorer.controls["bits"].value = bits
+        explorer.controls["index_bits"].value = index_bits
+        assert "total" in explorer.result.value
