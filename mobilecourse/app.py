@@ -61,11 +61,27 @@ CALCULATORS = (
         "shufflenet_explorer",
     ),
     (
+        "04",
+        "Roofline",
+        "One layer's MACs, bytes moved and arithmetic intensity (MACs per byte) under this "
+        "machine's roofline, measured when the app starts: attainable GMAC/s = min(P, B·I), "
+        "memory- or compute-bound (Williams, Waterman and Patterson 2009).",
+        "roofline_explorer",
+    ),
+    (
         "05",
         "MobileNetV2",
         "MACs, parameters and peak activation memory for expansion factor t, width α and "
         "input size, beside MobileNet v1 and ShuffleNet 2x (Sandler et al. 2018, Tables 3, 4).",
         "mobilenet_v2_explorer",
+    ),
+    (
+        "07",
+        "Deep Compression",
+        "SqueezeNet pruned, weight-shared with k-means and stored with relative indices, with "
+        "and without Huffman coding: the bytes part by part against the paper's Table 2 "
+        "(Iandola et al. 2016; Han et al. 2016). Lesson 07's untrained weights.",
+        "compression_explorer",
     ),
 )
 
@@ -76,6 +92,7 @@ LESSON_TITLES = {
     "03": "03 · Fire modules: SqueezeNet",
     "04": "04 · Group convolutions and channel shuffle (ShuffleNet v1)",
     "05": "05 · Inverted residuals and linear bottlenecks (MobileNetV2)",
+    "07": "07 · Quantization: fewer bits",
 }
 
 APP_NAME = "calculators.ipynb"
