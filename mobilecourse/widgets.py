@@ -453,19 +453,8 @@ def _budget_lines(net: design.Design, budget) -> list[list[str]]:
     return rows
 
 
-def _design_view(net: design.Design, budget=None) -> str:
-    rows = [
-        [
-            layer.label,
-            "x".join(map(str, layer.output_shape)),
-            f"{layer.macs:,}",
-            f"{layer.params:,}",
-            f"{layer.peak:,}",
-            f"<span style='color:#b00'>⚠ {html.escape(layer.error)}</span>" if layer.error else "",
-        ]
-        for layer in net.layers
-    ]
-    table = _table(["row", "output", "MACs", "params", "peak values", ""], rows)
+def _design_summary(net: design.Design, budget=None) -> str:
+    """The totals, the budget's verdicts and the invalid rows."""
     sizes = ", ".join(f"{format_bytes(net.size_bytes(b))} at {b} bits" for b in (32, 16, 8))
     totals = [
         ["MACs", f"{net.macs:,}", f"{2 * net.macs:,} FLOPs"],
@@ -477,29 +466,42 @@ def _design_view(net: design.Design, budget=None) -> str:
             f"{format_bytes(net.peak_activation_bytes(8))} at 8 bits",
         ],
     ]
-    parts = [table, "<p><b>Totals</b></p>", _table([], totals)]
+    parts = ["<p><b>Totals</b></p>", _table([], totals)]
     if budget is not None:
-        parts += [
-            "<p><b>Against the budget</b></p>",
-            _table([], _budget_lines(net, budget)),
-        ]
+        parts += ["<p><b>Against the budget</b></p>", _table([], _budget_lines(net, budget))]
     if net.errors:
         parts.append(
             f"<p style='color:#b00'>⚠ {len(net.errors)} invalid row(s), left out of the totals: "
             + html.escape("; ".join(net.errors))
             + "</p>"
         )
+    return "".join(parts)
+
+
+def _design_details(net: design.Design) -> str:
+    """Row by row: a table, the MACs as bars, and the rows as code."""
+    rows = [
+        [
+            layer.label,
+            "x".join(map(str, layer.output_shape)),
+            f"{layer.macs:,}",
+            f"{layer.params:,}",
+            f"{layer.peak:,}",
+            f"<span style='color:#b00'>⚠ {html.escape(layer.error)}</span>" if layer.error else "",
+        ]
+        for layer in net.layers
+    ]
     valid = [(layer.label, layer.macs) for layer in net.layers if not layer.error]
-    parts.append(
-        _bars_svg(
-            [label for label, _ in valid],
-            [macs / 1e6 for _, macs in valid],
-            "MACs per row, millions",
-        )
+    plot = _bars_svg(
+        [label for label, _ in valid], [macs / 1e6 for _, macs in valid], "MACs per row, millions"
     )
     source = design.rows_source(net.rows, net.input_shape, net.classes)
-    parts.append(f"<p>As code (for <code>design.build</code>):</p><pre>{html.escape(source)}</pre>")
-    return "".join(parts)
+    return (
+        "<p><b>Row by row</b></p>"
+        + _table(["row", "output", "MACs", "params", "peak values", ""], rows)
+        + plot
+        + f"<p>As code (for <code>design.build</code>):</p><pre>{html.escape(source)}</pre>"
+    )
 
 
 class NetworkDesigner(w.VBox):
@@ -508,7 +510,8 @@ class NetworkDesigner(w.VBox):
     Attributes:
         controls: the start dropdown and the input size, by name.
         row_controls: one :class:`_RowControls` per row, in order.
-        result: the HTML with the costs.
+        result: the HTML with the totals, the budget's verdicts and the invalid rows.
+        details: the HTML with the costs row by row, a bar chart and the rows as code.
         exported: the HTML that reports the last export.
         model: the last exported ``keras.Model`` (``None`` before the first export).
     """
@@ -534,6 +537,7 @@ class NetworkDesigner(w.VBox):
         self.add_button = w.Button(description="add row", icon="plus")
         self.export_button = w.Button(description="export to Keras and profile")
         self.result = w.HTML()
+        self.details = w.HTML()
         self.exported = w.HTML()
         self.controls["start"].observe(self._load, names="value")
         self.controls["input_size"].observe(self._refresh, names="value")
@@ -543,11 +547,11 @@ class NetworkDesigner(w.VBox):
             [
                 w.HTML(f"<b>{self.title}</b>"),
                 *self.controls.values(),
-                header,
-                self.rows_box,
+                w.VBox([header, self.rows_box]),
                 w.HBox([self.add_button, self.export_button]),
-                self.result,
                 self.exported,
+                self.result,
+                w.VBox([self.details]),  # a lecture deck's snapshot shows the summary only
             ]
         )
         self._load()
@@ -616,7 +620,9 @@ class NetworkDesigner(w.VBox):
 
     def _refresh(self, change=None):
         if not self._loading:
-            self.result.value = _design_view(self.design(), self.budget)
+            net = self.design()
+            self.result.value = _design_summary(net, self.budget)
+            self.details.value = _design_details(net)
             self.exported.value = ""
 
     def __repr__(self) -> str:

@@ -172,6 +172,8 @@ def test_designer_shows_the_start_and_follows_edits():
     assert len(designer.rows_box.children) == 5
     added = 16 * 9 * 128 + 16 * 128 * 128
     assert f"{macs + added:,}" in designer.result.value
+    assert f"<td style='padding:2px 10px'>{added:,}</td>" in designer.details.value  # row 5
+    assert "DesignRow(&#x27;separable&#x27;, 128)," in designer.details.value  # as code
     designer.remove_row(designer.row_controls[-1])
     assert f"{macs:,}" in designer.result.value and len(designer.rows_box.children) == 4
 
