@@ -83,6 +83,15 @@ CALCULATORS = (
         "(Iandola et al. 2016; Han et al. 2016). Lesson 07's untrained weights.",
         "compression_explorer",
     ),
+    (
+        "08",
+        "Network designer",
+        "A network row by row (convolution, depthwise separable block, inverted residual "
+        "bottleneck, max-pool), or a course model as a start: MACs, parameters, peak "
+        "activation memory and the stored numbers at 32, 16 and 8 bits, against lesson 08's "
+        "brief, and an export to Keras that profiles the built model.",
+        "network_designer",
+    ),
 )
 
 #: The heading of each lesson that has calculators in the app: the lesson's own title
@@ -93,6 +102,7 @@ LESSON_TITLES = {
     "04": "04 · Group convolutions and channel shuffle (ShuffleNet v1)",
     "05": "05 · Inverted residuals and linear bottlenecks (MobileNetV2)",
     "07": "07 · Quantization: fewer bits",
+    "08": "08 · Deploy capstone: design under a budget",
 }
 
 APP_NAME = "calculators.ipynb"

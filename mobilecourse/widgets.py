@@ -24,7 +24,7 @@ import math
 
 import ipywidgets as w
 
-from mobilecourse import costs, design
+from mobilecourse import costs, deploy, design
 from mobilecourse._validate import choice, integer, positive_number
 from mobilecourse.units import format_bytes
 
@@ -631,7 +631,9 @@ class NetworkDesigner(w.VBox):
         )
 
 
-def network_designer(start: str = "digits_cnn 1.0x (lesson 08)", budget=None) -> NetworkDesigner:
+def network_designer(
+    start: str = "digits_cnn 1.0x (lesson 08)", budget=deploy.CAPSTONE_BUDGET
+) -> NetworkDesigner:
     """Build a network row by row, or from a course model, and watch its costs.
 
     Shows per-row and total MACs, parameters and peak activation memory, the stored numbers'
@@ -641,14 +643,13 @@ def network_designer(start: str = "digits_cnn 1.0x (lesson 08)", budget=None) ->
 
     Args:
         start: a name of :data:`mobilecourse.design.STARTS`.
-        budget: a :class:`mobilecourse.deploy.Budget` to check against, or ``None``.
+        budget: a :class:`mobilecourse.deploy.Budget` to check against (by default lesson
+            08's brief, ``deploy.CAPSTONE_BUDGET``), or ``None`` for none.
 
     Raises:
         ValueError: an unknown ``start``.
         TypeError: ``budget`` is not a Budget.
     """
-    from mobilecourse import deploy
-
     choice(start, "start", tuple(design.STARTS))
     if budget is not None and not isinstance(budget, deploy.Budget):
         raise TypeError(f"budget must be a deploy.Budget or None, got {type(budget).__name__}")

@@ -18,7 +18,7 @@ def test_app_notebook_runs_and_shows_every_calculator(tmp_path):
         for output in cell.get("outputs", [])
         if "application/vnd.jupyter.widget-view+json" in output.get("data", {})
     ]
-    assert len(views) == len(app.CALCULATORS) == 7
+    assert len(views) == len(app.CALCULATORS) == 8
     titles = [o["data"]["text/plain"] for o in views]
     for (_, _, _, factory), title in zip(app.CALCULATORS, titles, strict=True):
         assert title.startswith(f"<{getattr(widgets, factory)().title}:"), title

@@ -161,7 +161,8 @@ def test_counts_equal_the_built_models_profile(rows, size):
 
 
 def test_designer_shows_the_start_and_follows_edits():
-    designer = widgets.network_designer(budget=deploy.CAPSTONE_BUDGET)
+    designer = widgets.network_designer()
+    assert designer.budget is deploy.CAPSTONE_BUDGET  # lesson 08's brief by default
     keras.utils.clear_session()
     macs, params, _ = _profiled(models.digits_cnn(width=1.0))
     assert f"{macs:,}" in designer.result.value and f"{params:,}" in designer.result.value
@@ -197,7 +198,7 @@ def test_designer_shows_the_start_and_follows_edits():
 
 
 def test_designer_loads_every_start():
-    designer = widgets.network_designer()
+    designer = widgets.network_designer(budget=None)
     designer.controls["start"].value = "MobileNet v1 1.0-224"
     assert "568,740,352" in designer.result.value and len(designer.row_controls) == 14
     assert designer.controls["input_size"].value == 224
