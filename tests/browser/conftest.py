@@ -3,12 +3,17 @@
 Chromium comes from Debian (``apt-get install chromium``; ``.ci/run`` installs it),
 since Playwright cannot download its own browsers here. A missing browser fails the
 tests with a message saying what to install: it never skips them.
+
+Every page records the requests that leave this machine (any host but loopback), and the
+test fails on any, except the stylesheets that Voila's own template links: a page that needs
+the internet (a widget module from a CDN) would not work offline, in a lecture or here.
 """
 
+import urllib.parse
 from pathlib import Path
 
 import pytest
-from browser_support import CHROMIUM, CHROMIUM_ARGS
+from browser_support import CHROMIUM, CHROMIUM_ARGS, leaves_machine, voila_template_links
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +34,13 @@ def browser():
 @pytest.fixture
 def page(browser):
     context = browser.new_context(viewport={"width": 1280, "height": 900})
+    outside = []
+    context.on("request", lambda r: outside.append(r.url) if leaves_machine(r.url) else None)
     page = context.new_page()
     yield page
     page.goto("about:blank")  # lets a served page send its kernel-shutdown beacon
     context.close()
+    allowed = voila_template_links()
+    unexpected = sorted({url for url in outside if urllib.parse.unquote(url) not in allowed})
+    if unexpected:
+        pytest.fail(f"the page sent requests off this machine: {unexpected}")

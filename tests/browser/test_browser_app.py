@@ -1,23 +1,41 @@
 """The Voila calculator app in Chromium: the keyboard moves sliders, dropdowns are picked,
-and each calculator's numbers follow."""
+and each calculator's numbers follow.
+
+With ``MOBILECOURSE_APP_KERNEL_PYTHON=/path/to/python`` (an environment with ipywidgets 7,
+as ``.ci/colab-like`` runs them) the same tests run with that Python's kernel behind Voila's
+ipywidgets 7 front end, and their screenshots go to ``build/screenshots/ipywidgets7``.
+"""
 
 import re
 
 import pytest
-from browser_support import SCREENSHOTS, free_port, server
+from browser_support import APP_SCREENSHOTS as SCREENSHOTS  # per kernel: ipywidgets 7 apart
+from browser_support import app_kernel, free_port, kernels_of, server
 
 from mobilecourse import app, widgets
 
 
 @pytest.fixture(scope="module")
 def app_url(tmp_path_factory):
-    """The app served by Voila on a free loopback port for the module's tests."""
+    """The app served by Voila on a free loopback port for the module's tests.
+
+    Its kernels run Voila's own environment's Python, or ``MOBILECOURSE_APP_KERNEL_PYTHON``
+    (ipywidgets 7; :func:`browser_support.app_kernel`); afterwards the fixture fails unless
+    the server started a kernel and every one ran that Python.
+    """
     folder = tmp_path_factory.mktemp("app")
     notebook = app.write_app(folder)
+    kernel = app_kernel(folder)
     port = free_port()
     url = f"http://127.0.0.1:{port}/"
-    with server(app.voila_command(notebook, port), url, cwd=folder, log=folder / "voila.log"):
+    command = [*app.voila_command(notebook, port), *kernel.voila_args]
+    log = folder / "voila.log"
+    with (
+        server(command, url, cwd=folder, env=kernel.env, log=log) as process,
+        kernels_of(process) as kernels,
+    ):
         yield url
+    kernel.check(kernels)
 
 
 def standard_macs(k: int, m: int, n: int, d: int) -> int:
