@@ -1013,6 +1013,8 @@ def _measured_roof():
 
 
 def _roofline_plot(r: dict, roof, label: str) -> str:
+    from matplotlib.ticker import FuncFormatter, LogLocator
+
     def draw(ax):
         low = min(0.05, r["intensity"] / 2, roof.ridge / 4)
         high = max(500.0, r["intensity"] * 2, roof.ridge * 4)
@@ -1032,6 +1034,8 @@ def _roofline_plot(r: dict, roof, label: str) -> str:
         ax.set_xscale("log")
         ax.set_yscale("log")
         ax.minorticks_off()  # (half the drawing time)
+        ax.yaxis.set_major_locator(LogLocator(subs=(1, 2, 5)))
+        ax.yaxis.set_major_formatter(FuncFormatter(lambda y, _: f"{y:g}"))
         ax.set_xlabel("arithmetic intensity (MACs per byte, float32)")
         ax.set_ylabel("attainable GMAC/s")
         ax.legend(loc="lower right", fontsize=7)
@@ -1062,30 +1066,22 @@ def _roofline_view(roof, kind, size, channels, filters, kernel_size, strides, gr
     }[label]
     grouped = f", {groups} groups" if groups > 1 else ""
     layer = f"{name}{grouped}, stride {strides}: {size}x{size}x{channels} &rarr; {h}x{w_}x{n}"
-    traffic = (
-        f"{r['traffic_bytes']:,} = {r['input_bytes']:,} in + {r['weight_bytes']:,} weights "
-        f"+ {r['output_bytes']:,} out"
-    )
+    traffic = f"{r['input_bytes']:,} in + {r['weight_bytes']:,} weights + {r['output_bytes']:,} out"
+    cache = r["cache_attainable_gmacs"]
     rows = [
         ["MACs", f"{r['macs']:,}", f"FLOPs = 2 x MACs = {2 * r['macs']:,}"],
         ["bytes moved (float32)", f"{r['traffic_bytes']:,}", traffic],
-        ["arithmetic intensity", f"{r['intensity']:.2f}", "MACs per byte"],
-        [
-            "roof",
-            f"{r['peak_gmacs']:.1f} GMAC/s, {r['bandwidth_gbs']:.1f} GB/s",
-            f"ridge at {r['ridge']:.2f} MACs per byte",
-        ],
-        [
-            "attainable = min(P, B·I)",
-            f"{r['attainable_gmacs']:.1f} GMAC/s",
-            f"<b>{r['bound']}-bound</b>; at least {r['min_time_us']:,.1f} µs",
-        ],
-    ]
-    if r["cache_attainable_gmacs"] is not None:
-        rows.append(["if its data stay in cache", f"{r['cache_attainable_gmacs']:.1f} GMAC/s", ""])
+        ["arithmetic intensity I", f"{r['intensity']:.2f} MACs per byte",
+         f"ridge P / B = {r['ridge']:.2f}"],
+        ["roof", f"P = {r['peak_gmacs']:.1f} GMAC/s", f"B = {r['bandwidth_gbs']:.1f} GB/s"
+         + ("" if cache is None else f" (from cache: {roof.cache_bandwidth_gbs:.1f} GB/s)")],
+        ["attainable min(P, B·I)", f"{r['attainable_gmacs']:.1f} GMAC/s",
+         f"<b>{r['bound']}-bound</b>; at least {r['min_time_us']:,.1f} µs"
+         + ("" if cache is None else f" ({cache:.1f} GMAC/s from cache)")],
+    ]  # fmt: skip
     note = f"<p>(Not used by this layer: {', '.join(unused)}.)</p>" if unused else ""
     plot = _roofline_plot(r, roof, f"this layer: I = {r['intensity']:.2f}")
-    return f"<p>{layer}</p>" + _table(["", "this layer", ""], rows) + note + plot
+    return f"<p>{layer}</p>" + _table([], rows) + note + plot
 
 
 def roofline_explorer(
@@ -1264,16 +1260,23 @@ def compression_sizes(
     return copy.deepcopy(_compressed_sizes(density, bits, index_bits, seed))
 
 
-def _compression_plot(r: dict, bits: int, table2) -> str:
+def _compression_plot(r: dict, bits: int, paper) -> str:
     from mobilecourse.units import MIB
 
-    rows = table2[table2["architecture"] == "SqueezeNet"].set_index("data_type")
-    labels = ["float32 (ours)", f"{bits}-bit codes (ours)", f"{bits}-bit, Huffman (ours)"]
-    values = [r["float32_bytes"] / MIB, r["fixed_total"] / MIB, r["huffman_total"] / MIB]
-    for data_type, row in rows.iterrows():
-        labels.append(f"paper: {row['compression']}, {data_type}")
-        values.append(float(row["model_size_mb"]))
-    return _bars_svg(labels, values, "MiB (ours); MB as printed (paper, Table 2)")
+    labels = [
+        f"ours: {bits}-bit codes",
+        f"ours: {bits}-bit, Huffman",
+        "paper: 8 bit",
+        "paper: 6 bit",
+    ]
+    values = [r["fixed_total"] / MIB, r["huffman_total"] / MIB]
+    values += [float(paper[data_type]) for data_type in ("8 bit", "6 bit")]
+
+    def draw(ax):
+        ax.barh(labels[::-1], values[::-1], color="#4c72b0")
+        ax.set_xlabel("MiB (paper: MB as printed, Table 2)")
+
+    return _svg(draw, (5, 1.4))
 
 
 def _compression_view(seed, density, bits: int, index_bits: int) -> str:
@@ -1286,30 +1289,26 @@ def _compression_view(seed, density, bits: int, index_bits: int) -> str:
         [names.get(part, part), f"{r['fixed'][part]:,}", f"{r['huffman'][part]:,}"]
         for part in r["fixed"]
     ]
-    for key in ("fixed", "huffman"):
-        r[f"{key}_ratio"] = r["float32_bytes"] / r[f"{key}_total"]
-    rows += [
-        ["<b>total</b>", f"<b>{r['fixed_total']:,}</b>", f"<b>{r['huffman_total']:,}</b>"],
-        ["", f"{r['fixed_total'] / MIB:.3f} MiB", f"{r['huffman_total'] / MIB:.3f} MiB"],
-        ["vs float32", f"{r['fixed_ratio']:.1f}x smaller", f"{r['huffman_ratio']:.1f}x smaller"],
-    ]
-    weights = r["params"] - r["biases"]
-    chosen = "Table 1's densities" if density == "table1" else f"{density:.0%} of every kernel"
+    float32 = r["float32_bytes"]
+    rows.append(
+        [f"<b>total</b> (float32: {float32:,})"]
+        + [
+            f"<b>{t:,}</b> = {t / MIB:.3f} MiB, {float32 / t:.1f}x smaller"
+            for t in (r["fixed_total"], r["huffman_total"])
+        ]
+    )
+    chosen = "Table 1's densities" if density == "table1" else f"{density:.0%} of each kernel"
     head = (
-        f"<p>Untrained SqueezeNet v1.0 (lesson 07's weights), {chosen}: {r['kept']:,} of "
-        f"{weights:,} kernel weights kept, {r['fillers']:,} filler entries; float32 "
-        f"{r['float32_bytes']:,} bytes ({r['float32_bytes'] / MIB:.2f} MiB).</p>"
+        f"<p>{chosen}: {r['kept']:,} of {r['params'] - r['biases']:,} weights kept, "
+        f"{r['fillers']:,} fillers</p>"
     )
     table2 = paper_table("squeezenet_table2")
     paper = table2[table2["architecture"] == "SqueezeNet"].set_index("data_type")["model_size_mb"]
     base = float(paper["32 bit"])
-    compressed = [f"{t}: {paper[t]:g} MB ({base / paper[t]:.1f}x)" for t in ("8 bit", "6 bit")]
-    against = (
-        f"<p>SqueezeNet's Table 2 (Iandola et al. 2016): {base:g} MB at 32 bit; Deep "
-        f"Compression {', '.join(compressed)}. Its sizes read as MiB (lesson 00).</p>"
-    )
+    compressed = [f"{paper[t]:g} MB ({base / paper[t]:.1f}x) at {t}" for t in ("8 bit", "6 bit")]
+    against = f"<p>SqueezeNet's Table 2: {base:g} MB &rarr; {', '.join(compressed)}</p>"
     table = _table(["bytes", "fixed-width codes", "Huffman-coded"], rows)
-    return head + table + against + _compression_plot(r, bits, table2)
+    return head + table + against + _compression_plot(r, bits, paper)
 
 
 def compression_explorer(
@@ -1324,12 +1323,12 @@ def compression_explorer(
         index_bits: bits per relative index, 1 to 8.
         seed: the weights' seed (``None``: the lesson's, :func:`mobilecourse.default_seed`).
     """
-    labels = [("Table 1, by layer", "table1")]
-    labels += [(f"{d:.0%} of every kernel", d) for d in COMPRESSION_DENSITIES[1:]]
+    labels = [("Table 1", "table1")]
+    labels += [(f"{d:.0%} of each kernel", d) for d in COMPRESSION_DENSITIES[1:]]
     controls = {
         "density": _dropdown(labels, density, "weights kept"),
-        "bits": _slider(w.IntSlider, bits, 2, 8, 1, "bits per code"),
-        "index_bits": _slider(w.IntSlider, index_bits, 1, 8, 1, "bits per index"),
+        "bits": _slider(w.IntSlider, bits, 2, 8, 1, "code bits"),
+        "index_bits": _slider(w.IntSlider, index_bits, 1, 8, 1, "index bits"),
     }
     return Explorer(
         "Deep Compression explorer", controls, functools.partial(_compression_view, seed)

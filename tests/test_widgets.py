@@ -282,7 +282,9 @@ def test_roofline_explorer_updates_its_numbers():
     assert repr(explorer).startswith("<Roofline explorer: kind=standard convolution, size=56,")
     text = explorer.result.value
     assert "115,605,504" in text and "1,753,088" in text and "compute-bound" in text
-    assert f"{115_605_504 / 1_753_088:.2f}" in text and "ridge at 2.50" in text and "<svg" in text
+    assert (
+        f"{115_605_504 / 1_753_088:.2f}" in text and "ridge P / B = 2.50" in text and "<svg" in text
+    )
     explorer.controls["kind"].value = "depthwise"
     macs, traffic = 56 * 56 * 9 * 64, 4 * (2 * 56 * 56 * 64 + 9 * 64)
     text = explorer.result.value
@@ -425,12 +427,13 @@ def test_compression_sizes_refuse_bad_input(kwargs, error, match):
 
 def test_compression_explorer_updates_its_numbers():
     explorer = widgets.compression_explorer(seed=0)
-    assert repr(explorer) == ("<Deep Compression explorer: density=table1, bits=6, index_bits=4>")
+    assert repr(explorer) == "<Deep Compression explorer: density=table1, bits=6, index_bits=4>"
     text = explorer.result.value
     # SqueezeNet's Table 2: 4.8 MB at 32 bit, 0.66 MB at 8 bit and 0.47 MB at 6 bit
-    assert "4.8 MB at 32 bit" in text and "0.66 MB" in text and "0.47 MB" in text
-    assert f"({4.8 / 0.47:.1f}x)" in text and f"({4.8 / 0.66:.1f}x)" in text and "<svg" in text
-    assert f"{4 * 1_248_424:,} bytes" in text and f"{421_098 - 77_581 + 82_005 - 3_976:,}" in text
+    assert "4.8 MB &rarr; 0.66 MB (" in text and "0.47 MB (" in text and "<svg" in text
+    assert f"({4.8 / 0.47:.1f}x)" in text and f"({4.8 / 0.66:.1f}x)" in text
+    kept = 421_098 - 77_581 + 82_005 - 3_976  # kernel weights kept (Table 1, fire8 mended)
+    assert f"float32: {4 * 1_248_424:,}" in text and f"{kept:,} of {1_248_424 - 3_976:,}" in text
     explorer.controls["density"].value = 1.0
     explorer.controls["bits"].value = 4
     codes = sum(-(-n * 4 // 8) for n in _KERNEL_SIZES.values())
