@@ -399,32 +399,50 @@ def fire_explorer(squeeze_ratio: float = 0.125, pct3x3: float = 0.5) -> Explorer
 class _RowControls(w.HBox):
     """The controls of one design row, and a button that removes it."""
 
-    KERNELS = (1, 3, 5, 7)
+    KERNELS = (1, 2, 3, 5, 7)
+    #: (heading, width) of each field's control, in DesignRow's order.
+    COLUMNS = {
+        "kind": ("kind", "120px"),
+        "filters": ("filters", "90px"),
+        "kernel_size": ("kernel", "70px"),
+        "strides": ("stride", "70px"),
+        "expansion": ("expansion t", "90px"),
+        "groups": ("groups g", "90px"),
+    }
 
     def __init__(self, row, on_change, on_remove):
-        def box(value, hi):
-            return w.BoundedIntText(value=value, min=1, max=hi, layout=w.Layout(width="90px"))
+        def layout(field):
+            return w.Layout(width=self.COLUMNS[field][1])
 
-        self.kind = w.Dropdown(options=design.KINDS, value=row.kind, layout=w.Layout(width="120px"))
-        self.filters = box(row.filters, 4096)
+        def box(field, hi):
+            return w.BoundedIntText(value=getattr(row, field), min=1, max=hi, layout=layout(field))
+
+        self.kind = w.Dropdown(options=design.KINDS, value=row.kind, layout=layout("kind"))
+        self.filters = box("filters", 4096)
         self.kernel_size = w.Dropdown(
-            options=self.KERNELS, value=row.kernel_size, layout=w.Layout(width="70px")
+            options=self.KERNELS, value=row.kernel_size, layout=layout("kernel_size")
         )
         self.strides = w.Dropdown(
-            options=design.STRIDES, value=row.strides, layout=w.Layout(width="70px")
+            options=design.STRIDES, value=row.strides, layout=layout("strides")
         )
-        self.expansion = box(row.expansion, 16)
-        self.groups = box(row.groups, 1024)
+        self.expansion = box("expansion", 16)
+        self.groups = box("groups", 1024)
         self.remove = w.Button(
             description="✕", tooltip="remove this row", layout=w.Layout(width="40px")
         )
-        self.remove.add_class("designer-remove")
         for field in design.DesignRow._fields:
             getattr(self, field).observe(on_change, names="value")
         self.remove.on_click(lambda _: on_remove(self))
         fields = [getattr(self, f) for f in design.DesignRow._fields]
         super().__init__([*fields, self.remove])
         self.add_class("designer-row")
+
+    @classmethod
+    def header(cls) -> w.HBox:
+        """The column headings, aligned with the controls."""
+        return w.HBox(
+            [w.Label(text, layout=w.Layout(width=px)) for text, px in cls.COLUMNS.values()]
+        )
 
     def row(self) -> design.DesignRow:
         return design.DesignRow(*(getattr(self, f).value for f in design.DesignRow._fields))
@@ -533,9 +551,10 @@ class NetworkDesigner(w.VBox):
         }
         self.row_controls: list[_RowControls] = []
         self.rows_box = w.VBox()
-        header = w.HTML("<code>kind · filters · kernel · stride · expansion t · groups g</code>")
-        self.add_button = w.Button(description="add row", icon="plus")
-        self.export_button = w.Button(description="export to Keras and profile")
+        self.add_button = w.Button(description="+ add row")
+        self.export_button = w.Button(
+            description="export to Keras and profile", layout=w.Layout(width="240px")
+        )
         self.result = w.HTML()
         self.details = w.HTML()
         self.exported = w.HTML()
@@ -547,7 +566,7 @@ class NetworkDesigner(w.VBox):
             [
                 w.HTML(f"<b>{self.title}</b>"),
                 *self.controls.values(),
-                w.VBox([header, self.rows_box]),
+                w.VBox([_RowControls.header(), self.rows_box]),
                 w.HBox([self.add_button, self.export_button]),
                 self.exported,
                 self.result,
@@ -882,7 +901,7 @@ def _mobilenet_v2_view(expansion: int, width: float, input_size: int) -> str:
     plot = _bars_svg(
         [name for name, *_ in networks],
         [cost["peak_bytes"] / 1000 for _, cost, *_ in networks],
-        f"peak activation memory at {input_size}px, kB of 16-bit values",
+        f"peak memory at {input_size}px, kB (16 bits)",
     )
     note = (
         f"<p>At {input_size}x{input_size}. Peak: the largest input + output of an operation, a "
