@@ -127,6 +127,34 @@ def test_every_calculator_follows_its_controls(page, app_url):
     _shows(page, f"{widgets.mobilenet_v2_costs(5, 1.0, 192)['macs']:,}")
     assert "At 192x192" in v2.inner_text()
 
+    # Roofline: a 3x3 convolution on 56x56x64 -> 64, then depthwise, a smaller input by
+    # keyboard, and a standard convolution in 8 groups; MACs and float32 bytes by hand
+    roofline = box("Roofline explorer")
+    _shows(page, f"{56 * 56 * 9 * 64 * 64:,}")
+    roofline.locator(".widget-dropdown", has_text="layer").locator("select").select_option(
+        "depthwise"
+    )
+    _shows(page, f"{56 * 56 * 9 * 64:,}")
+    _shows(page, f"{4 * (56 * 56 * 64 + 9 * 64 + 56 * 56 * 64):,}")  # in, weights, out
+    _press(roofline, "input size", "ArrowLeft")  # 56 -> 55
+    _shows(page, f"{55 * 55 * 9 * 64:,}")
+    roofline.locator(".widget-dropdown", has_text="layer").locator("select").select_option(
+        "standard convolution"
+    )
+    roofline.locator(".widget-dropdown", has_text="groups g").locator("select").select_option("8")
+    _shows(page, f"{55 * 55 * 9 * (64 // 8) * 64:,}")
+    assert "8 groups, stride 1: 55x55x64" in roofline.inner_text()
+
+    # Deep Compression: Table 1's densities at 6 bits beside Table 2, then every weight
+    # kept (no index; 1,244,448 kernel weights, each kernel a multiple of 8) at 6 and 5 bits
+    deep = box("Deep Compression explorer")
+    _shows(page, "0.47 MB (10.2x) at 6 bit")
+    kept = deep.locator(".widget-dropdown", has_text="weights kept").locator("select")
+    kept.select_option(label="100% of each kernel")
+    _shows(page, f"{1_244_448 * 6 // 8 + 26 * 4 * 2**6 + 4 * 3_976:,}")  # codes, codebooks, biases
+    _press(deep, "code bits", "ArrowLeft")  # 6 -> 5
+    _shows(page, f"{1_244_448 * 5 // 8 + 26 * 4 * 2**5 + 4 * 3_976:,}")
+
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     for factory, title in (
         ("conv_cost_explorer", "convolution cost explorer"),
@@ -134,9 +162,12 @@ def test_every_calculator_follows_its_controls(page, app_url):
         ("fire_explorer", "SqueezeNet design-space explorer"),
         ("shufflenet_explorer", "ShuffleNet explorer"),
         ("mobilenet_v2_explorer", "MobileNetV2 explorer"),
+        ("roofline_explorer", "Roofline explorer"),
+        ("compression_explorer", "Deep Compression explorer"),
     ):
         box(title).screenshot(path=SCREENSHOTS / f"app_{factory}.png")
     assert {f for _, _, _, f in app.CALCULATORS} == {
         "conv_cost_explorer", "mobilenet_explorer", "fire_explorer", "shufflenet_explorer",
-        "mobilenet_v2_explorer",
+        "mobilenet_v2_explorer", "roofline_explorer", "compression_explorer",
+        "network_designer",  # lesson 08's, not moved here
     }  # fmt: skip
