@@ -22,6 +22,8 @@ Modules, bottom up (a module imports only those on its line or above it):
         that touches Keras internals.
     blocks, models: Keras 3 building blocks and the reference architectures, built
         from config tables.
+    design: a network as rows of layers and blocks, counted without Keras and built with
+        the blocks (the network designer's maths).
     detection: SSD300 and SSDLite object detectors on the reference backbones (MobileNetV2's
         Table 6), built from config tables.
     diagrams: block diagrams read from a built model (boxes, edges, paper-like labels),
@@ -32,7 +34,6 @@ Modules, bottom up (a module imports only those on its line or above it):
         model (``python -m mobilecourse zoo``).
     data, cache: the paper tables and the offline digits (package data); trained
         weights and converted files the lessons share, on disk.
-    widgets, app: interactive cost calculators; the same as a Voila web app.
     quantize, tflite, integer: quantization maths; TFLite conversion run with LiteRT, and
         the cost of a .tflite file (profile_tflite); integer-only inference of an int8
         file in NumPy (integer_forward, re-exported by quantize).
@@ -43,6 +44,7 @@ Modules, bottom up (a module imports only those on its line or above it):
     filter_pruning, pruning: structured filter pruning that rebuilds a smaller model;
         magnitude pruning with its schedule and the sensitivity scan.
     deploy: the capstone's budget, measurements and latency-aware search.
+    widgets, app: interactive cost calculators; the same as a Voila web app.
     checks: self-checking exercises for the lessons.
     release, slides: the student release; the lecture decks.
     bench, bench_report: the measurements of ``make bench`` and their report.
