@@ -8,12 +8,15 @@ Each widget is a thin view over a plain function that does the calculation:
 * :func:`shufflenet_explorer` over :func:`shufflenet_costs` and :func:`shufflenet_unit_costs`,
 * :func:`mobilenet_v2_explorer` over :func:`mobilenet_v2_costs` and :func:`mobilenet_costs`,
 * :func:`roofline_explorer` over :func:`roofline_costs`,
-* :func:`compression_explorer` over :func:`compression_sizes`.
+* :func:`compression_explorer` over :func:`compression_sizes`,
+* :func:`network_designer` over :func:`mobilecourse.design.design_costs` and
+  :func:`mobilecourse.design.build`.
 
 The functions are unit-tested; the widgets only format their results. A widget never
 raises on a slider value: an impossible setting (e.g. groups that do not divide the
 channels) is shown as a message in the results. Every widget has ``controls`` (a dict
-of its input widgets by name) and ``result`` (the HTML widget with the numbers).
+of its input widgets by name) and ``result`` (the HTML widget with the numbers); the
+network designer adds a row of controls per row of the design (``row_controls``).
 """
 
 from __future__ import annotations

@@ -10,9 +10,10 @@ import re
 
 import pytest
 from browser_support import APP_SCREENSHOTS as SCREENSHOTS  # per kernel: ipywidgets 7 apart
-from browser_support import app_kernel, free_port, kernels_of, server
+from browser_support import SLIDER_HANDLE, app_kernel, free_port, kernels_of, server
+from playwright.sync_api import expect
 
-from mobilecourse import app, widgets
+from mobilecourse import app, design, widgets
 
 
 @pytest.fixture(scope="module")
@@ -56,7 +57,7 @@ def test_kernel_slider_updates_the_macs(page, app_url):
     assert expected in standard_row.inner_text()
     assert expected == "462,422,016"
 
-    handle = conv.locator(".widget-slider", has_text="kernel size").locator(".noUi-handle")
+    handle = conv.locator(".widget-slider", has_text="kernel size").locator(SLIDER_HANDLE)
     handle.focus()
     handle.press("ArrowRight")
     bigger = f"{standard_macs(4, 512, 512, 14):,}"
@@ -87,7 +88,7 @@ def _shows(page, text: str, timeout: int = 60_000) -> None:
 
 
 def _press(calculator, label: str, key: str) -> None:
-    handle = calculator.locator(".widget-slider", has_text=label).locator(".noUi-handle")
+    handle = calculator.locator(".widget-slider", has_text=label).locator(SLIDER_HANDLE)
     handle.focus()
     handle.press(key)
 
@@ -171,3 +172,59 @@ def test_every_calculator_follows_its_controls(page, app_url):
         "mobilenet_v2_explorer", "roofline_explorer", "compression_explorer",
         "network_designer",  # lesson 08's, not moved here
     }  # fmt: skip
+
+
+def _shows_in(box, text: str, timeout: int = 60_000) -> None:
+    """Wait until ``text`` is in ``box`` (not elsewhere on the page)."""
+    expect(box).to_contain_text(text, timeout=timeout)
+
+
+def test_network_designer_rows_follow_the_buttons_and_boxes(page, app_url):
+    """The designer: add and remove rows with the buttons, type filters and groups, change a
+    row's kind and the start, and export; the numbers are those of ``design.design_costs``."""
+    page.goto(app_url)
+    _shows(page, "462,422,016", timeout=120_000)  # the app has run every cell
+    designer = page.locator(".widget-vbox", has_text="Network designer").first
+    rows = designer.locator(".designer-row")
+    start_shape, classes, start_rows = design.STARTS["digits_cnn 1.0x (lesson 08)"]
+
+    def macs(rows_now, shape=start_shape):
+        return f"{design.design_costs(rows_now, shape, classes).macs:,}"
+
+    current = list(start_rows)
+    _shows_in(designer, macs(current))
+    assert rows.count() == 4
+
+    designer.get_by_role("button", name="+ add row").click()  # a stride-1 copy of the last row
+    _shows_in(designer, macs([*current, current[-1]._replace(strides=1)]))
+    assert rows.count() == 5
+    rows.nth(4).locator("button").click()  # its remove button
+    expect(rows).to_have_count(4)
+    _shows_in(designer, macs(current))
+
+    first_filters = rows.nth(0).locator("input").first  # kind, then filters
+    first_filters.fill("8")
+    first_filters.press("Enter")
+    current[0] = current[0]._replace(filters=8)
+    _shows_in(designer, macs(current))
+
+    groups = rows.nth(1).locator("input").nth(2)  # filters, expansion, groups
+    groups.fill("2")
+    groups.press("Enter")
+    _shows_in(designer, "only a conv row is grouped")  # a separable block is not grouped
+    rows.nth(1).locator("select").first.select_option("conv")
+    current[1] = current[1]._replace(kind="conv", groups=2)  # 2 divides 8 and 32
+    _shows_in(designer, macs(current))
+    expect(designer).not_to_contain_text("only a conv row is grouped")
+
+    designer.get_by_role("button", name="export to Keras and profile").click()
+    _shows_in(designer, "the design's numbers ✓", timeout=60_000)
+    SCREENSHOTS.mkdir(parents=True, exist_ok=True)
+    page.set_viewport_size({"width": 1280, "height": 2400})  # the page scrolls inside Voila
+    designer.screenshot(path=SCREENSHOTS / "app_network_designer.png")
+
+    designer.locator(".widget-dropdown", has_text="start from").locator("select").select_option(
+        "MobileNetV2 1.0-224"
+    )
+    _shows_in(designer, "300,774,272")  # MobileNetV2's Table 4: 300M
+    expect(rows).to_have_count(19)
