@@ -34,7 +34,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from mobilecourse import coding
+from mobilecourse import coding, costs
 from mobilecourse._validate import axis as axis_index
 from mobilecourse._validate import integer, real, real_array
 from mobilecourse.integer import (
@@ -806,7 +806,7 @@ def network_storage_bytes(compressed, huffman: bool = False, biases: int = 0) ->
     for kernel in kernels:
         for part, size in kernel.storage_bytes(huffman).items():
             total[part] += size
-    return {**total, "biases": CODEBOOK_ENTRY_BYTES * biases}
+    return {**total, "biases": costs.model_size_bytes(biases, 32) if biases else 0}
 
 
 def squeezenet_densities() -> dict[str, int]:
