@@ -614,8 +614,9 @@ class NetworkDesigner(w.VBox):
         from mobilecourse.profile import profile_model
 
         net = self.design()
-        if not net.valid:
-            self.exported.value = "<p>⚠ Fix the invalid rows first.</p>"
+        if not net.rows or not net.valid:
+            what = "Fix the invalid rows" if net.rows else "Add a row"
+            self.exported.value = f"<p>⚠ {what} first.</p>"
             return None
         self.model = design.build(net.rows, net.input_shape, net.classes)
         profile = profile_model(self.model)

@@ -196,6 +196,13 @@ def test_designer_shows_the_start_and_follows_edits():
     )
     assert model.input_shape == (None, 20, 20, 1)
 
+    for _ in range(4):  # every row removed: the head alone, on the 20x20x1 input
+        designer.remove_row(0)
+    assert ">20 FLOPs<" in designer.result.value  # 1 channel x 10 classes = 10 MACs
+    assert designer.export() is None and "Add a row first" in designer.exported.value
+    designer.add_row()
+    assert designer.rows() == [DesignRow("separable", 32)]
+
 
 def test_designer_loads_every_start():
     designer = widgets.network_designer(budget=None)
