@@ -22,6 +22,7 @@ designs.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -155,13 +156,6 @@ class Design:
         return costs.model_size_bytes(self.stored, bits)
 
 
-def _elements(shape: tuple[int, ...]) -> int:
-    n = 1
-    for d in shape:
-        n *= d
-    return n
-
-
 def _with_bn(cost: costs.LayerCost) -> costs.LayerCost:
     """A convolution (no bias) followed by BatchNorm on its output."""
     return cost + costs.batch_norm(cost.output_shape)
@@ -174,19 +168,19 @@ def _row_cost(row: DesignRow, shape: tuple[int, int, int]) -> tuple[costs.LayerC
         h = costs.output_size(shape[0], row.kernel_size, row.strides)
         w = costs.output_size(shape[1], row.kernel_size, row.strides)
         out = (h, w, cin)
-        return costs.LayerCost(0, 0, 0, out), _elements(shape) + _elements(out)
+        return costs.LayerCost(0, 0, 0, out), math.prod(shape) + math.prod(out)
     if row.kind == "conv":
         cost = _with_bn(
             costs.conv2d(
                 shape, row.filters, row.kernel_size, row.strides, "same", row.groups, use_bias=False
             )
         )
-        return cost, _elements(shape) + _elements(cost.output_shape)
+        return cost, math.prod(shape) + math.prod(cost.output_shape)
     if row.kind == "separable":
         dw = _with_bn(costs.depthwise_conv2d(shape, 3, row.strides, use_bias=False))
         pw = _with_bn(costs.conv2d(dw.output_shape, row.filters, 1, use_bias=False))
-        middle = _elements(dw.output_shape)
-        peak = max(_elements(shape) + middle, middle + _elements(pw.output_shape))
+        middle = math.prod(dw.output_shape)
+        peak = max(math.prod(shape) + middle, middle + math.prod(pw.output_shape))
         return dw + pw, peak
     # bottleneck: expand (t > 1), depthwise, linear projection; one operation for the peak
     cost = costs.LayerCost(0, 0, 0, shape)
@@ -196,7 +190,7 @@ def _row_cost(row: DesignRow, shape: tuple[int, int, int]) -> tuple[costs.LayerC
         costs.depthwise_conv2d(cost.output_shape, 3, row.strides, use_bias=False)
     )
     cost = cost + _with_bn(costs.conv2d(cost.output_shape, row.filters, 1, use_bias=False))
-    return cost, _elements(shape) + _elements(cost.output_shape)
+    return cost, math.prod(shape) + math.prod(cost.output_shape)
 
 
 def _row_error(row: object) -> str | None:
@@ -225,7 +219,7 @@ def _row_error(row: object) -> str | None:
 def _head_cost(shape: tuple[int, ...], classes: int) -> DesignLayer:
     dense = costs.dense(shape[-1], classes)
     pooled = shape[-1]
-    peak = max(_elements(shape) + pooled, pooled + classes)
+    peak = max(math.prod(shape) + pooled, pooled + classes)
     params = dense.params
     return DesignLayer("head", (classes,), dense.macs, params, params, peak)
 
