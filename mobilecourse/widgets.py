@@ -1294,12 +1294,7 @@ def _compression_plot(r: dict, bits: int, paper) -> str:
     ]
     values = [r["fixed_total"] / MIB, r["huffman_total"] / MIB]
     values += [float(paper[data_type]) for data_type in ("8 bit", "6 bit")]
-
-    def draw(ax):
-        ax.barh(labels[::-1], values[::-1], color="#4c72b0")
-        ax.set_xlabel("MiB (paper: MB as printed, Table 2)")
-
-    return _svg(draw, (5, 1.4))
+    return _bars_svg(labels, values, "MiB (paper: MB as printed, Table 2)")
 
 
 def _compression_view(seed, density, bits: int, index_bits: int) -> str:
